@@ -1,0 +1,343 @@
+/**
+ * ACR OpenAPI calls through `@alicloud/openapi-client` (`callApi`): the
+ * Personal Edition `/tokens` (cr 2016-06-07), `GetAuthorizationToken` and
+ * `ListInstance` (cr 2018-12-01). Retries, timeouts and error wording are
+ * ours: the SDK's `autoretry` does nothing.
+ *
+ * @module
+ */
+import * as openapiNs from "@alicloud/openapi-client";
+import type { ClientCredential } from "./auth.ts";
+import type { Endpoint } from "./config.ts";
+import { NAME, VERSION } from "./version.ts";
+
+/** A temporary registry password. */
+export interface RegistryToken {
+  username: string;
+  password: string;
+  /** Expiry, ms since the epoch. */
+  expiresAt: number;
+}
+
+/** The calls the helper makes. */
+export interface AcrApi {
+  /** Personal Edition (classic) token for the caller's account in `region`. */
+  personalToken(region: string): Promise<RegistryToken>;
+  /** Token for an instance (`cri-...` Enterprise or `crpi-...` Personal). */
+  instanceToken(region: string, instanceId: string): Promise<RegistryToken>;
+  /** Instance id for an Enterprise instance name, or null when there is none. */
+  findInstanceId(region: string, instanceName: string): Promise<string | null>;
+}
+
+/** A failed API call, worded for the user. */
+export class AcrApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly requestId: string | undefined,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = "AcrApiError";
+  }
+
+  /** The instance id is unknown to the API called. */
+  get instanceNotFound(): boolean {
+    return /instance.?not.?(exist|found)|InvalidInstance/i.test(this.code);
+  }
+}
+
+/** Options for {@link createAcrApi}. */
+export interface AcrApiOptions {
+  credential: ClientCredential;
+  /** Overrides `cr.<region>.aliyuncs.com` for every call. */
+  endpoint?: Endpoint;
+  /** Absolute deadline (ms since epoch) for everything this API object does. */
+  deadline: number;
+  /** Attempts per call, including the first. */
+  maxAttempts?: number;
+  /** Base backoff, ms (doubled per attempt, full jitter). */
+  backoffMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Called before each retry, for logging. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: AcrApiError }) => void;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const READ_TIMEOUT_MS = 10_000;
+const PAGE_SIZE = 100;
+const MAX_PAGES = 1_000;
+
+// deno-lint-ignore no-explicit-any -- CJS interop: `default` is module.exports; its `default` is the Client class.
+const openapi: any = (openapiNs as any).default ?? openapiNs;
+
+/**
+ * Creates the API client.
+ *
+ * @example
+ * ```ts
+ * const api = createAcrApi({ credential, deadline: Date.now() + 30_000 });
+ * const token = await api.personalToken("cn-hangzhou");
+ * ```
+ */
+export function createAcrApi(opts: AcrApiOptions): AcrApi {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = opts.random ?? Math.random;
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const backoffMs = opts.backoffMs ?? 300;
+  // deno-lint-ignore no-explicit-any -- untyped SDK client, one per endpoint host.
+  const clients = new Map<string, any>();
+
+  function client(region: string) {
+    const endpoint = opts.endpoint ?? { protocol: "https", host: `cr.${region}.aliyuncs.com` };
+    const key = `${endpoint.protocol}://${endpoint.host}`;
+    let c = clients.get(key);
+    if (!c) {
+      c = new openapi.default(
+        new openapi.Config({
+          credential: opts.credential,
+          endpoint: endpoint.host,
+          protocol: endpoint.protocol,
+          regionId: region,
+          userAgent: `${NAME}/${VERSION}`,
+        }),
+      );
+      clients.set(key, c);
+    }
+    return { client: c, protocol: endpoint.protocol.toUpperCase() };
+  }
+
+  async function call(
+    region: string,
+    what: string,
+    params: Record<string, string>,
+    query: Record<string, string>,
+  ): Promise<Record<string, unknown>> {
+    const { client: c, protocol } = client(region);
+    for (let attempt = 1;; attempt++) {
+      const remaining = opts.deadline - now();
+      if (remaining <= 0) {
+        throw new AcrApiError(
+          `${what}: gave up after the time limit (DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT)`,
+          "Timeout",
+          undefined,
+          undefined,
+          false,
+        );
+      }
+      const readTimeout = Math.max(1, Math.min(READ_TIMEOUT_MS, remaining));
+      const runtime = {
+        readTimeout,
+        // The SDK applies connectTimeout as an idle timeout over the whole request.
+        connectTimeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, readTimeout)),
+      };
+      try {
+        const res: { body?: unknown } = await withDeadline(
+          c.callApi(
+            { ...params, protocol, authType: "AK", bodyType: "json" },
+            new openapi.OpenApiRequest({ query }),
+            runtime,
+          ),
+          remaining,
+        );
+        const body = (res?.body ?? {}) as Record<string, unknown>;
+        return body;
+      } catch (err) {
+        const error = toApiError(err, what);
+        const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
+        if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) throw error;
+        opts.onRetry?.({ attempt, delayMs: delay, error });
+        await sleep(delay);
+      }
+    }
+  }
+
+  function rpc(action: string) {
+    return { action, version: "2018-12-01", pathname: "/", method: "POST", style: "RPC", reqBodyType: "formData" };
+  }
+
+  return {
+    async personalToken(region) {
+      const what = `GetAuthorizationToken (Personal Edition, ${region})`;
+      const body = await call(region, what, {
+        action: "GetAuthorizationToken",
+        version: "2016-06-07",
+        pathname: "/tokens",
+        method: "GET",
+        style: "ROA",
+        reqBodyType: "json",
+      }, {});
+      const data = (body.data ?? {}) as Record<string, unknown>;
+      return tokenFrom(what, data.tempUserName, data.authorizationToken, data.expireDate, requestIdOf(body));
+    },
+
+    async instanceToken(region, instanceId) {
+      const what = `GetAuthorizationToken (${instanceId}, ${region})`;
+      const body = await call(region, what, rpc("GetAuthorizationToken"), { InstanceId: instanceId });
+      checkSuccess(body, what);
+      return tokenFrom(what, body.TempUsername, body.AuthorizationToken, body.ExpireTime, requestIdOf(body));
+    },
+
+    async findInstanceId(region, instanceName) {
+      const what = `ListInstance (${region})`;
+      let seen = 0;
+      for (let page = 1; page <= MAX_PAGES; page++) {
+        const body = await call(region, what, rpc("ListInstance"), {
+          PageNo: String(page),
+          PageSize: String(PAGE_SIZE),
+        });
+        checkSuccess(body, what);
+        const instances = Array.isArray(body.Instances) ? body.Instances as Array<Record<string, unknown>> : [];
+        // The InstanceName filter is deprecated: match exactly, client side.
+        const hit = instances.find((i) => i?.InstanceName === instanceName);
+        if (hit && typeof hit.InstanceId === "string") return hit.InstanceId;
+        // The server may cap the page size: count what came back, not what was asked.
+        seen += instances.length;
+        if (instances.length === 0 || seen >= Number(body.TotalCount ?? 0)) return null;
+      }
+      return null;
+    },
+  };
+}
+
+function requestIdOf(body: Record<string, unknown>): string | undefined {
+  const id = body.RequestId ?? body.requestId;
+  return typeof id === "string" ? id : undefined;
+}
+
+function checkSuccess(body: Record<string, unknown>, what: string): void {
+  // HTTP 200 with IsSuccess:false is a failure: the real code is in the body.
+  if (body.IsSuccess === false || (typeof body.Code === "string" && body.Code.toLowerCase() !== "success")) {
+    const code = typeof body.Code === "string" ? body.Code : "IsSuccessFalse";
+    const requestId = requestIdOf(body);
+    throw new AcrApiError(
+      `${what} failed: ${code}${requestId ? ` (request id ${requestId})` : ""}${hintFor(code)}`,
+      code,
+      requestId,
+      200,
+      false,
+    );
+  }
+}
+
+function tokenFrom(what: string, user: unknown, password: unknown, expire: unknown, requestId?: string): RegistryToken {
+  const expiresAt = typeof expire === "string" ? Number(expire) : expire;
+  if (
+    typeof user !== "string" || user === "" || typeof password !== "string" || password === "" ||
+    typeof expiresAt !== "number" || !Number.isFinite(expiresAt)
+  ) {
+    throw new AcrApiError(
+      `${what}: the response has no token${requestId ? ` (request id ${requestId})` : ""}`,
+      "MalformedResponse",
+      requestId,
+      200,
+      false,
+    );
+  }
+  return { username: user, password, expiresAt };
+}
+
+const RETRYABLE_CODES = /^(Throttling.*|ServiceUnavailable|InternalError|SYSTEM_ERROR|Unknown.*Error)$/i;
+const NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ECONNABORTED|UND_ERR_.*)$/;
+
+/** Turns whatever the SDK threw into an {@link AcrApiError} with one clear line. */
+export function toApiError(err: unknown, what: string): AcrApiError {
+  if (err instanceof AcrApiError) return err;
+  if (err instanceof Error && err.name === "CredentialSourceError") {
+    // The credential provider failed (STS, token file): its message already names the source.
+    return new AcrApiError(err.message, "CredentialSourceError", undefined, undefined, false);
+  }
+  // deno-lint-ignore no-explicit-any -- SDK errors carry ad-hoc fields.
+  const e = (err ?? {}) as any;
+  const data = (e.data && typeof e.data === "object") ? e.data : {};
+  const status: number | undefined = Number(e.statusCode ?? data.statusCode) || undefined;
+  const requestId: string | undefined = data.RequestId ?? data.requestId ?? undefined;
+  const rid = requestId ? ` (request id ${requestId})` : "";
+  const name = String(e.name ?? "");
+  const message = String(e.message ?? "");
+  if (name === "DeadlineError") {
+    return new AcrApiError(
+      `${what}: no answer within the time limit (DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT)`,
+      "Timeout",
+      undefined,
+      undefined,
+      false,
+    );
+  }
+  if (name === "RequestTimeoutError" || /Timeout/.test(message) && !status) {
+    return new AcrApiError(
+      `${what}: the API did not answer in time (${message.includes("Connect") ? "connect" : "read"} timeout)`,
+      "Timeout",
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  if (name === "SyntaxError") {
+    // A body that is not JSON (an HTML error page from a proxy or gateway).
+    return new AcrApiError(
+      `${what}: the API answered with a body that is not JSON (a proxy or gateway error page?)`,
+      "MalformedResponse",
+      undefined,
+      status,
+      true,
+    );
+  }
+  const sysCode = String(e.code ?? "");
+  if (
+    !status &&
+    (NETWORK_CODES.test(sysCode) ||
+      /socket hang up|connection (reset|closed|refused)|ECONNRESET|network/i.test(message))
+  ) {
+    return new AcrApiError(
+      `${what}: network error (${sysCode || firstLine(message)})`,
+      sysCode || "NetworkError",
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  const code = String(data.Code ?? data.code ?? (sysCode || "UnknownError"));
+  const retryable = status === 429 || (status !== undefined && status >= 500) || RETRYABLE_CODES.test(code);
+  return new AcrApiError(
+    `${what} failed: ${code}${status ? ` (HTTP ${status})` : ""}${rid}${hintFor(code)}`,
+    code,
+    requestId,
+    status,
+    retryable,
+  );
+}
+
+function hintFor(code: string): string {
+  if (/SignatureDoesNotMatch|InvalidAccessKeyId/i.test(code)) return "; check the access key id and secret";
+  if (/SecurityToken|Expired/i.test(code)) return "; the STS token is invalid or expired, refresh it";
+  if (/USER_NOT_EXIST/i.test(code)) {
+    return "; the RAM user has not used ACR yet: set its registry password once in the console";
+  }
+  if (/Forbidden|NoPermission|Unauthorized|AccessDenied/i.test(code)) {
+    return "; grant cr:GetAuthorizationToken (and cr:ListInstance for Enterprise hosts) to this identity";
+  }
+  return "";
+}
+
+function firstLine(s: string): string {
+  return s.split("\n", 1)[0].slice(0, 200);
+}
+
+class DeadlineError extends Error {
+  override name = "DeadlineError";
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  // The losing call may still fail later; that is no longer anyone's business.
+  p.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError()), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

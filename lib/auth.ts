@@ -1,0 +1,351 @@
+/**
+ * The Alibaba Cloud credential chain, in the reference helper's order, built
+ * on the `@alicloud/credentials` providers:
+ *
+ * 1. RRSA OIDC (`ALIBABA_CLOUD_ROLE_ARN`, `_OIDC_PROVIDER_ARN`, `_OIDC_TOKEN_FILE`)
+ * 2. `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` (+ `ALIBABA_CLOUD_SECURITY_TOKEN`)
+ * 3. the file named by `ALIBABA_CLOUD_CREDENTIALS_FILE`
+ * 4. `~/.alibabacloud/credentials`
+ * 5. the aliyun CLI profile, `~/.aliyun/config.json`
+ * 6. the ECS RAM role, only when `ALIBABA_CLOUD_ECS_METADATA` is set
+ *
+ * Selection reads the environment and files passed in, so it is testable and
+ * yields a non-secret identity for the cache; only then is the library's
+ * provider built. The library's own default chain is not used: its order
+ * differs and it always probes ECS metadata.
+ *
+ * @module
+ */
+import * as credentialsNs from "@alicloud/credentials";
+import * as iniNs from "ini";
+import { type Env, homeOf } from "./config.ts";
+
+/** Where credentials come from, without any secret. */
+export interface CredentialSourceInfo {
+  kind: "oidc" | "env" | "credentials-file" | "cli-profile" | "ecs-ram-role";
+  /** For people: "environment variables ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET". */
+  description: string;
+  /** Stable and non-secret: who the caller is, for cache keys. */
+  identity: string;
+}
+
+/** What the OpenAPI client needs: the `@alicloud/credentials` client interface. */
+export interface ClientCredential {
+  getCredential(): Promise<{ accessKeyId?: string; accessKeySecret?: string; securityToken?: string }>;
+}
+
+/** A selected source and the credential built from it. */
+export interface ResolvedCredentials {
+  source: CredentialSourceInfo;
+  credential: ClientCredential;
+}
+
+/** Nothing in the chain is configured; the message lists what was tried. */
+export class NoCredentialsError extends Error {
+  constructor(readonly tried: string[]) {
+    super(
+      `no Alibaba Cloud credentials found (tried: ${tried.join("; ")}); ` +
+        "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or see README#credentials",
+    );
+    this.name = "NoCredentialsError";
+  }
+}
+
+/** A source is configured but unusable (bad file, unsupported mode). */
+export class CredentialSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CredentialSourceError";
+  }
+}
+
+/** Options for {@link selectCredentialSource} and {@link resolveCredentials}. */
+export interface AuthOptions {
+  env: Env;
+  /** Reads a file; throws `Deno.errors.NotFound` when absent. */
+  readTextFile: (path: string) => Promise<string>;
+  /** STS endpoint (host[:port], HTTPS) for role assumption; default: the library's. */
+  stsEndpoint?: string;
+}
+
+// Provider settings, one variant per way of building the library provider.
+type Plan =
+  | { type: "oidc"; roleArn: string; providerArn: string; tokenFile: string; sessionName?: string }
+  | { type: "static"; accessKeyId: string; accessKeySecret: string; securityToken?: string }
+  | {
+    type: "ram-role-arn";
+    accessKeyId: string;
+    accessKeySecret: string;
+    roleArn: string;
+    sessionName?: string;
+    policy?: string;
+  }
+  | { type: "ecs"; roleName?: string }
+  | { type: "cli"; profile: string };
+
+/** A chosen source and how to build its provider. */
+export interface Selection {
+  source: CredentialSourceInfo;
+  plan: Plan;
+}
+
+/**
+ * Walks the chain and returns the first configured source, or throws
+ * {@link NoCredentialsError} naming everything tried. No network access.
+ */
+export async function selectCredentialSource(opts: AuthOptions): Promise<Selection> {
+  const { env } = opts;
+  const val = (k: string) => (env[k]?.trim() ? env[k]!.trim() : undefined);
+  const tried: string[] = [];
+  const profileName = val("ALIBABA_CLOUD_PROFILE");
+
+  // 1. RRSA OIDC
+  const oidc = ["ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE"];
+  const missing = oidc.filter((k) => !val(k));
+  if (missing.length === 0) {
+    const [roleArn, providerArn, tokenFile] = oidc.map((k) => val(k)!);
+    return {
+      source: { kind: "oidc", description: `RRSA OIDC role ${roleArn}`, identity: `oidc:${roleArn}|${providerArn}` },
+      plan: { type: "oidc", roleArn, providerArn, tokenFile, sessionName: val("ALIBABA_CLOUD_ROLE_SESSION_NAME") },
+    };
+  }
+  tried.push(missing.length === 3 ? "RRSA OIDC (not set)" : `RRSA OIDC (${missing.join(", ")} not set)`);
+
+  // 2. Access key in the environment
+  const akId = val("ALIBABA_CLOUD_ACCESS_KEY_ID");
+  const akSecret = val("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+  if (akId && akSecret) {
+    const sts = val("ALIBABA_CLOUD_SECURITY_TOKEN");
+    return {
+      source: {
+        kind: "env",
+        description: `environment variables ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET${sts ? "/SECURITY_TOKEN" : ""}`,
+        identity: `env:${akId}`,
+      },
+      plan: { type: "static", accessKeyId: akId, accessKeySecret: akSecret, securityToken: sts },
+    };
+  }
+  tried.push(
+    akId || akSecret
+      ? `ALIBABA_CLOUD_ACCESS_KEY_${akId ? "SECRET" : "ID"} not set`
+      : "ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET (not set)",
+  );
+
+  // 3 + 4. Credentials files (INI)
+  const files: string[] = [];
+  const namedFile = val("ALIBABA_CLOUD_CREDENTIALS_FILE");
+  if (namedFile) files.push(namedFile);
+  else tried.push("ALIBABA_CLOUD_CREDENTIALS_FILE (not set)");
+  const defaultFile = homeOf(env, ".alibabacloud/credentials");
+  if (defaultFile) files.push(defaultFile);
+  for (const file of files) {
+    const text = await readOptional(opts, file);
+    if (text === null) {
+      tried.push(`${file} (not found)`);
+      continue;
+    }
+    const profile = profileName ?? "default";
+    const selection = credentialsFileSelection(text, file, profile);
+    if (selection) return selection;
+    tried.push(`${file} (no profile "${profile}")`);
+  }
+
+  // 5. aliyun CLI profile
+  const cliFile = homeOf(env, ".aliyun/config.json");
+  if (cliFile) {
+    const text = await readOptional(opts, cliFile);
+    if (text === null) tried.push(`${cliFile} (not found)`);
+    else {
+      const selection = cliProfileSelection(text, cliFile, profileName);
+      if (selection) return selection;
+      tried.push(`${cliFile} (no profile "${profileName ?? "current"}")`);
+    }
+  }
+
+  // 6. ECS RAM role, only when asked for: probing metadata off ECS costs seconds.
+  const ecs = val("ALIBABA_CLOUD_ECS_METADATA");
+  if (ecs) {
+    return {
+      source: { kind: "ecs-ram-role", description: `ECS RAM role ${ecs}`, identity: `ecs:${ecs}` },
+      plan: { type: "ecs", roleName: ecs },
+    };
+  }
+  tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA not set)");
+  throw new NoCredentialsError(tried);
+}
+
+function credentialsFileSelection(text: string, file: string, profile: string): Selection | null {
+  // deno-lint-ignore no-explicit-any -- CJS interop: the namespace shape differs between loaders.
+  const ini: any = (iniNs as any).default ?? iniNs;
+  let parsed: Record<string, Record<string, string> | undefined>;
+  try {
+    parsed = ini.parse(text);
+  } catch {
+    throw new CredentialSourceError(`credentials file ${file} is not a valid INI file`);
+  }
+  const p = parsed[profile];
+  if (!p || typeof p !== "object") return null;
+  const where = `${file} [${profile}]`;
+  const need = (k: string) => {
+    const v = p[k];
+    if (typeof v !== "string" || v.trim() === "") {
+      throw new CredentialSourceError(`credentials file ${where}: "${k}" is missing`);
+    }
+    return v.trim();
+  };
+  switch (p.type) {
+    case "access_key": {
+      const accessKeyId = need("access_key_id");
+      return {
+        source: {
+          kind: "credentials-file",
+          description: `credentials file ${where}`,
+          identity: `file:${file}#${profile}#ak:${accessKeyId}`,
+        },
+        plan: { type: "static", accessKeyId, accessKeySecret: need("access_key_secret") },
+      };
+    }
+    case "ram_role_arn": {
+      const accessKeyId = need("access_key_id");
+      const roleArn = need("role_arn");
+      return {
+        source: {
+          kind: "credentials-file",
+          description: `credentials file ${where} (role ${roleArn})`,
+          identity: `file:${file}#${profile}#role:${roleArn}#ak:${accessKeyId}`,
+        },
+        plan: {
+          type: "ram-role-arn",
+          accessKeyId,
+          accessKeySecret: need("access_key_secret"),
+          roleArn,
+          sessionName: p.role_session_name,
+          policy: p.policy,
+        },
+      };
+    }
+    case "ecs_ram_role":
+      return {
+        source: {
+          kind: "credentials-file",
+          description: `credentials file ${where} (ECS RAM role)`,
+          identity: `file:${file}#${profile}#ecs:${p.role_name ?? ""}`,
+        },
+        plan: { type: "ecs", roleName: p.role_name },
+      };
+    default:
+      throw new CredentialSourceError(
+        `credentials file ${where}: type "${
+          p.type ?? ""
+        }" is not supported (use access_key, ram_role_arn or ecs_ram_role)`,
+      );
+  }
+}
+
+// Modes that would need to run a process or a browser sign-in are refused: the
+// helper runs without --allow-run and must never prompt.
+const CLI_MODES = new Set([
+  "AK",
+  "StsToken",
+  "RamRoleArn",
+  "EcsRamRole",
+  "OIDC",
+  "ChainableRamRoleArn",
+  "CloudSSO",
+  "OAuth",
+]);
+
+function cliProfileSelection(text: string, file: string, wanted: string | undefined): Selection | null {
+  let conf: { current?: string; profiles?: Array<Record<string, unknown>> };
+  try {
+    conf = JSON.parse(text);
+  } catch {
+    throw new CredentialSourceError(`aliyun CLI config ${file} is not valid JSON`);
+  }
+  const name = wanted ?? conf.current ?? "default";
+  const p = Array.isArray(conf.profiles) ? conf.profiles.find((x) => x?.name === name) : undefined;
+  if (!p) return null;
+  const mode = String(p.mode ?? "");
+  if (!CLI_MODES.has(mode)) {
+    throw new CredentialSourceError(
+      `aliyun CLI profile "${name}" in ${file}: mode "${mode}" is not supported by this helper`,
+    );
+  }
+  const who = String(p.ram_role_arn || p.access_key_id || p.ram_role_name || p.cloud_sso_account_id || "");
+  return {
+    source: {
+      kind: "cli-profile",
+      description: `aliyun CLI profile "${name}" (${mode}) in ${file}`,
+      identity: `cli:${file}#${name}#${mode}#${who}`,
+    },
+    plan: { type: "cli", profile: name },
+  };
+}
+
+async function readOptional(opts: AuthOptions, path: string): Promise<string | null> {
+  try {
+    return await opts.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw new CredentialSourceError(`cannot read ${path} (${err instanceof Error ? err.name : String(err)})`);
+  }
+}
+
+// deno-lint-ignore no-explicit-any -- CJS interop: `default` is module.exports; its `default` is the Credential class.
+const lib: any = (credentialsNs as any).default ?? credentialsNs;
+
+/** Builds the library provider for a selection. */
+export function buildCredential(selection: Selection, opts: Pick<AuthOptions, "stsEndpoint">): ClientCredential {
+  const { plan } = selection;
+  // deno-lint-ignore no-explicit-any -- the library's builder types are not exported.
+  let provider: any;
+  switch (plan.type) {
+    case "oidc": {
+      const b = lib.OIDCRoleArnCredentialsProvider.builder()
+        .withRoleArn(plan.roleArn)
+        .withOIDCProviderArn(plan.providerArn)
+        .withOIDCTokenFilePath(plan.tokenFile)
+        .withRoleSessionName(plan.sessionName ?? `docker-credential-acr-helper-${Date.now()}`);
+      if (opts.stsEndpoint) b.withStsEndpoint(opts.stsEndpoint);
+      provider = b.build();
+      break;
+    }
+    case "static":
+      provider = plan.securityToken
+        ? lib.StaticSTSCredentialsProvider.builder().withAccessKeyId(plan.accessKeyId)
+          .withAccessKeySecret(plan.accessKeySecret).withSecurityToken(plan.securityToken).build()
+        : lib.StaticAKCredentialsProvider.builder().withAccessKeyId(plan.accessKeyId)
+          .withAccessKeySecret(plan.accessKeySecret).build();
+      break;
+    case "ram-role-arn": {
+      const previous = lib.StaticAKCredentialsProvider.builder().withAccessKeyId(plan.accessKeyId)
+        .withAccessKeySecret(plan.accessKeySecret).build();
+      const b = lib.RAMRoleARNCredentialsProvider.builder().withCredentialsProvider(previous)
+        .withRoleArn(plan.roleArn)
+        .withRoleSessionName(plan.sessionName ?? `docker-credential-acr-helper-${Date.now()}`);
+      if (plan.policy) b.withPolicy(plan.policy);
+      if (opts.stsEndpoint) b.withStsEndpoint(opts.stsEndpoint);
+      provider = b.build();
+      break;
+    }
+    case "ecs": {
+      const b = lib.ECSRAMRoleCredentialsProvider.builder();
+      if (plan.roleName) b.withRoleName(plan.roleName);
+      // A background refresh timer would keep a one-shot process alive.
+      b.withAsyncCredentialUpdateEnabled(false);
+      provider = b.build();
+      break;
+    }
+    case "cli":
+      provider = lib.CLIProfileCredentialsProvider.builder().withProfileName(plan.profile).build();
+      break;
+  }
+  const Credential = lib.default;
+  return new Credential(null, provider) as ClientCredential;
+}
+
+/** Selects a source and builds its credential. */
+export async function resolveCredentials(opts: AuthOptions): Promise<ResolvedCredentials> {
+  const selection = await selectCredentialSource(opts);
+  return { source: selection.source, credential: buildCredential(selection, opts) };
+}

@@ -1,0 +1,9 @@
+/**
+ * Everything that loads the Alibaba Cloud SDKs, in one module the helper
+ * imports lazily: a cached token must not pay for loading them.
+ *
+ * @module
+ */
+export { resolveCredentials } from "./auth.ts";
+export { createAcrApi } from "./acr_api.ts";
+export { installProxySupport } from "./proxy.ts";

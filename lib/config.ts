@@ -1,0 +1,230 @@
+/**
+ * Configuration: the optional JSON file (custom domains, per-registry
+ * overrides) and the helper's environment variables. Pure parsing here; the
+ * file is read through a function passed in.
+ *
+ * @module
+ */
+import { isRegion, normalizeServer } from "./registry.ts";
+
+/** Environment variables, as `Deno.env.toObject()` returns them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Which token API serves a registry: the instance API (2018-12-01) or the Personal `/tokens` (2016-06-07). */
+export type TokenApi = "instance" | "personal";
+
+/** Settings for one registry host from the config file. */
+export interface RegistryOverride {
+  /** ACR instance id (`cri-...`, `crpi-...`); skips the name lookup. */
+  instanceId?: string;
+  /** Region of the instance; required for hosts that are not ACR domains. */
+  region?: string;
+  /** Forces the token API (for `crpi-` instances the default is to try both). */
+  tokenApi?: TokenApi;
+}
+
+/** The parsed config file. */
+export interface HelperConfig {
+  /** Where it was read from (for messages), or null when there is none. */
+  path: string | null;
+  /** Normalised host -> override. */
+  registries: ReadonlyMap<string, RegistryOverride>;
+}
+
+/** Settings taken from environment variables. */
+export interface EnvSettings {
+  /** `DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID` (reference helper compatible). */
+  instanceId?: string;
+  /** `DOCKER_CREDENTIAL_ACR_HELPER_REGION`. */
+  region?: string;
+  /** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, parsed. */
+  apiEndpoint?: Endpoint;
+  /** `DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT` (host[:port], always HTTPS). */
+  stsEndpoint?: string;
+  /** Bound on one whole `get`, ms (`DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT`, seconds). */
+  timeoutMs: number;
+}
+
+/** An API endpoint override. */
+export interface Endpoint {
+  protocol: "http" | "https";
+  /** `host[:port]` */
+  host: string;
+}
+
+/** A problem in configuration, worded for the user (one line). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const ENV_PREFIX = "DOCKER_CREDENTIAL_ACR_HELPER_";
+const DEFAULT_TIMEOUT_MS = 30_000;
+const OVERRIDE_KEYS = new Set(["instanceId", "region", "tokenApi"]);
+const INSTANCE_ID_RE = /^[a-z0-9][a-z0-9-]{2,63}$/i;
+
+/**
+ * Path of the config file: `DOCKER_CREDENTIAL_ACR_HELPER_CONFIG`, else
+ * `$XDG_CONFIG_HOME/docker-credential-acr-helper/config.json`, else
+ * `~/.config/docker-credential-acr-helper/config.json`. `explicit` tells
+ * whether the user named it (then it must exist).
+ */
+export function configPath(env: Env): { path: string | null; explicit: boolean } {
+  const named = env[`${ENV_PREFIX}CONFIG`];
+  if (named) return { path: named, explicit: true };
+  const base = env.XDG_CONFIG_HOME || homeOf(env, ".config");
+  return { path: base ? `${base}/docker-credential-acr-helper/config.json` : null, explicit: false };
+}
+
+/** The user's home directory from the environment, joined with `sub`. */
+export function homeOf(env: Env, sub: string): string | null {
+  const home = env.HOME || env.USERPROFILE;
+  return home ? `${home}/${sub}` : null;
+}
+
+/**
+ * Parses the config file's text.
+ *
+ * @example
+ * ```ts
+ * parseConfig('{"registries":{"registry.example.com":{"instanceId":"cri-abc","region":"cn-hangzhou"}}}', "config.json")
+ * ```
+ */
+export function parseConfig(text: string, path: string): HelperConfig {
+  const fail = (problem: string): never => {
+    throw new ConfigError(`config file ${path}: ${problem}`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    fail(`not valid JSON (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`);
+  }
+  if (!isObject(value)) return fail("must be a JSON object");
+  for (const key of Object.keys(value)) {
+    if (key !== "registries" && key !== "$schema") fail(`unknown key "${key}" (expected "registries")`);
+  }
+  const registries = new Map<string, RegistryOverride>();
+  const raw = value.registries ?? {};
+  if (!isObject(raw)) return fail(`"registries" must be an object of host -> settings`);
+  for (const [key, entry] of Object.entries(raw)) {
+    const host = normalizeServer(key);
+    if (host === null) fail(`"registries" key "${key}" is not a registry host`);
+    if (!isObject(entry)) return fail(`registries["${key}"] must be an object`);
+    for (const k of Object.keys(entry)) {
+      if (!OVERRIDE_KEYS.has(k)) {
+        fail(`registries["${key}"]: unknown key "${k}" (expected instanceId, region, tokenApi)`);
+      }
+    }
+    const { instanceId, region, tokenApi } = entry;
+    if (instanceId !== undefined && (typeof instanceId !== "string" || !INSTANCE_ID_RE.test(instanceId))) {
+      fail(`registries["${key}"].instanceId must be an instance id such as "cri-xxxxxxxx"`);
+    }
+    if (region !== undefined && (typeof region !== "string" || !isRegion(region))) {
+      fail(`registries["${key}"].region must be a region id such as "cn-hangzhou"`);
+    }
+    if (tokenApi !== undefined && tokenApi !== "instance" && tokenApi !== "personal") {
+      fail(`registries["${key}"].tokenApi must be "instance" or "personal"`);
+    }
+    registries.set(host as string, {
+      instanceId: instanceId as string | undefined,
+      region: region as string | undefined,
+      tokenApi: tokenApi as TokenApi | undefined,
+    });
+  }
+  return { path, registries };
+}
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  env: Env;
+  /** Reads a file as text; throws `Deno.errors.NotFound` when it does not exist. */
+  readTextFile: (path: string) => Promise<string>;
+}
+
+/**
+ * Reads and parses the config file. A missing default file is an empty
+ * config; a missing file named by the env var, or a malformed one, is a
+ * {@link ConfigError}.
+ */
+export async function loadConfig({ env, readTextFile }: LoadConfigOptions): Promise<HelperConfig> {
+  const { path, explicit } = configPath(env);
+  if (path === null) return { path: null, registries: new Map() };
+  let text: string;
+  try {
+    text = await readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound && !explicit) return { path: null, registries: new Map() };
+    const why = err instanceof Deno.errors.NotFound ? "does not exist" : `cannot be read (${errName(err)})`;
+    throw new ConfigError(`config file ${path}${explicit ? ` (${ENV_PREFIX}CONFIG)` : ""} ${why}`);
+  }
+  return parseConfig(text, path);
+}
+
+/**
+ * The helper's own environment variables, validated.
+ *
+ * @example
+ * ```ts
+ * envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: "http://127.0.0.1:8080" }).apiEndpoint
+ * // { protocol: "http", host: "127.0.0.1:8080" }
+ * ```
+ */
+export function envSettings(env: Env): EnvSettings {
+  const get = (name: string) => {
+    const v = env[ENV_PREFIX + name]?.trim();
+    return v === "" ? undefined : v;
+  };
+  const instanceId = get("INSTANCE_ID");
+  const region = get("REGION");
+  if (instanceId !== undefined && !INSTANCE_ID_RE.test(instanceId)) {
+    throw new ConfigError(`${ENV_PREFIX}INSTANCE_ID="${instanceId}" is not an instance id such as "cri-xxxxxxxx"`);
+  }
+  if (region !== undefined && !isRegion(region)) {
+    throw new ConfigError(`${ENV_PREFIX}REGION="${region}" is not a region id such as "cn-hangzhou"`);
+  }
+  if (instanceId !== undefined && region === undefined) {
+    throw new ConfigError(`${ENV_PREFIX}INSTANCE_ID is set but ${ENV_PREFIX}REGION is not; set both`);
+  }
+  const endpointText = get("API_ENDPOINT");
+  const apiEndpoint = endpointText === undefined ? undefined : parseEndpoint(endpointText, `${ENV_PREFIX}API_ENDPOINT`);
+  const stsText = get("STS_ENDPOINT");
+  let stsEndpoint: string | undefined;
+  if (stsText !== undefined) {
+    const sts = parseEndpoint(stsText, `${ENV_PREFIX}STS_ENDPOINT`);
+    if (sts.protocol !== "https") throw new ConfigError(`${ENV_PREFIX}STS_ENDPOINT must use https`);
+    stsEndpoint = sts.host;
+  }
+  const timeoutText = get("TIMEOUT");
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  if (timeoutText !== undefined) {
+    const seconds = Number(timeoutText);
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
+      throw new ConfigError(`${ENV_PREFIX}TIMEOUT="${timeoutText}" must be a number of seconds between 0 and 600`);
+    }
+    timeoutMs = Math.round(seconds * 1000);
+  }
+  return { instanceId, region, apiEndpoint, stsEndpoint, timeoutMs };
+}
+
+/** Parses `host[:port]` (HTTPS) or `http(s)://host[:port]`. */
+export function parseEndpoint(text: string, what: string): Endpoint {
+  const m = /^(?:(https?):\/\/)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?\/?$/i.exec(text.trim());
+  if (!m || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) {
+    throw new ConfigError(
+      `${what}="${text}" is not an endpoint such as "cr.cn-hangzhou.aliyuncs.com" or "http://127.0.0.1:8080"`,
+    );
+  }
+  const protocol = (m[1]?.toLowerCase() ?? "https") as "http" | "https";
+  return { protocol, host: m[2].toLowerCase() + (m[3] ? `:${m[3]}` : "") };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function errName(err: unknown): string {
+  return err instanceof Error ? err.name : String(err);
+}

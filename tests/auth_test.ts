@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { NoCredentialsError, selectCredentialSource } from "../lib/auth.ts";
+
+function files(map: Record<string, string>) {
+  return (path: string) => path in map ? Promise.resolve(map[path]) : Promise.reject(new Deno.errors.NotFound(path));
+}
+const AK = { ALIBABA_CLOUD_ACCESS_KEY_ID: "LTAIenv", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "envsecret" };
+const OIDC = {
+  ALIBABA_CLOUD_ROLE_ARN: "acs:ram::1:role/r",
+  ALIBABA_CLOUD_OIDC_PROVIDER_ARN: "acs:ram::1:oidc-provider/p",
+  ALIBABA_CLOUD_OIDC_TOKEN_FILE: "/var/run/token",
+};
+const INI = "[default]\ntype = access_key\naccess_key_id = LTAIfile\naccess_key_secret = filesecret\n\n" +
+  "[other]\ntype = ram_role_arn\naccess_key_id = LTAIother\naccess_key_secret = x\nrole_arn = acs:ram::1:role/other\n";
+const CLI = JSON.stringify({
+  current: "main",
+  profiles: [
+    { name: "main", mode: "AK", access_key_id: "LTAIcli", access_key_secret: "clisecret" },
+    { name: "ext", mode: "External", process_command: "whoami" },
+  ],
+});
+
+Deno.test("chain: RRSA OIDC comes first when all three variables are set", async () => {
+  const s = await selectCredentialSource({ env: { ...OIDC, ...AK, HOME: "/h" }, readTextFile: files({}) });
+  assert.equal(s.source.kind, "oidc");
+  assert.equal(s.source.identity, "oidc:acs:ram::1:role/r|acs:ram::1:oidc-provider/p");
+});
+
+Deno.test("chain: incomplete OIDC is skipped for the env access key", async () => {
+  const s = await selectCredentialSource({ env: { ALIBABA_CLOUD_ROLE_ARN: "r", ...AK }, readTextFile: files({}) });
+  assert.equal(s.source.kind, "env");
+  assert.deepEqual(s.plan, {
+    type: "static",
+    accessKeyId: "LTAIenv",
+    accessKeySecret: "envsecret",
+    securityToken: undefined,
+  });
+});
+
+Deno.test("chain: the env security token is used with the env access key", async () => {
+  const s = await selectCredentialSource({
+    env: { ...AK, ALIBABA_CLOUD_SECURITY_TOKEN: "sts" },
+    readTextFile: files({}),
+  });
+  assert.equal(s.plan.type === "static" && s.plan.securityToken, "sts");
+});
+
+Deno.test("chain: ALIBABA_CLOUD_CREDENTIALS_FILE before ~/.alibabacloud/credentials", async () => {
+  const read = files({ "/named.ini": INI, "/h/.alibabacloud/credentials": INI.replace("LTAIfile", "LTAIhome") });
+  const s = await selectCredentialSource({
+    env: { ALIBABA_CLOUD_CREDENTIALS_FILE: "/named.ini", HOME: "/h" },
+    readTextFile: read,
+  });
+  assert.equal(s.source.identity, "file:/named.ini#default#ak:LTAIfile");
+  const home = await selectCredentialSource({ env: { HOME: "/h" }, readTextFile: read });
+  assert.equal(home.source.identity, "file:/h/.alibabacloud/credentials#default#ak:LTAIhome");
+});
+
+Deno.test("chain: ALIBABA_CLOUD_PROFILE picks the profile, and role profiles assume the role", async () => {
+  const s = await selectCredentialSource({
+    env: { ALIBABA_CLOUD_PROFILE: "other", HOME: "/h" },
+    readTextFile: files({ "/h/.alibabacloud/credentials": INI }),
+  });
+  assert.equal(s.plan.type, "ram-role-arn");
+  assert.match(s.source.identity, /role:acs:ram::1:role\/other/);
+});
+
+Deno.test("chain: the aliyun CLI profile comes after the credentials files", async () => {
+  const s = await selectCredentialSource({
+    env: { HOME: "/h" },
+    readTextFile: files({ "/h/.aliyun/config.json": CLI }),
+  });
+  assert.equal(s.source.kind, "cli-profile");
+  assert.equal(s.source.identity, "cli:/h/.aliyun/config.json#main#AK#LTAIcli");
+});
+
+Deno.test("chain: a CLI profile mode that would run a process is refused", async () => {
+  await assert.rejects(
+    selectCredentialSource({
+      env: { HOME: "/h", ALIBABA_CLOUD_PROFILE: "ext" },
+      readTextFile: files({ "/h/.aliyun/config.json": CLI }),
+    }),
+    /mode "External" is not supported/,
+  );
+});
+
+Deno.test("chain: ECS RAM role only when ALIBABA_CLOUD_ECS_METADATA is set", async () => {
+  const s = await selectCredentialSource({ env: { ALIBABA_CLOUD_ECS_METADATA: "myrole" }, readTextFile: files({}) });
+  assert.equal(s.source.identity, "ecs:myrole");
+});
+
+Deno.test("chain: nothing configured lists everything tried, and no secret", async () => {
+  const err = await selectCredentialSource({
+    env: { HOME: "/h", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "leak" },
+    readTextFile: files({}),
+  })
+    .catch((e) => e);
+  assert.ok(err instanceof NoCredentialsError);
+  assert.match(err.message, /^no Alibaba Cloud credentials found \(tried: RRSA OIDC/);
+  assert.match(err.message, /ALIBABA_CLOUD_ACCESS_KEY_ID not set/);
+  assert.match(err.message, /\/h\/\.alibabacloud\/credentials \(not found\)/);
+  assert.match(err.message, /\/h\/\.aliyun\/config\.json \(not found\)/);
+  assert.match(err.message, /ALIBABA_CLOUD_ECS_METADATA not set/);
+  assert.ok(!err.message.includes("leak"));
+  assert.ok(!err.message.includes("\n"));
+});
+
+Deno.test("chain: a broken credentials file says which file and what is wrong", async () => {
+  await assert.rejects(
+    selectCredentialSource({
+      env: { HOME: "/h" },
+      readTextFile: files({ "/h/.alibabacloud/credentials": "[default]\ntype = access_key\naccess_key_id = x\n" }),
+    }),
+    /credentials file \/h\/\.alibabacloud\/credentials \[default\]: "access_key_secret" is missing/,
+  );
+});

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { ConfigError, configPath, envSettings, loadConfig, parseConfig, parseEndpoint } from "../lib/config.ts";
+
+Deno.test("config path: env var, then XDG_CONFIG_HOME, then ~/.config", () => {
+  assert.deepEqual(configPath({ DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: "/etc/acr.json", HOME: "/h" }), {
+    path: "/etc/acr.json",
+    explicit: true,
+  });
+  assert.equal(configPath({ XDG_CONFIG_HOME: "/x", HOME: "/h" }).path, "/x/docker-credential-acr-helper/config.json");
+  assert.equal(configPath({ HOME: "/h" }).path, "/h/.config/docker-credential-acr-helper/config.json");
+  assert.equal(configPath({}).path, null);
+});
+
+Deno.test("config: custom domains are keyed by normalised host", () => {
+  const c = parseConfig(
+    JSON.stringify({
+      registries: { "https://Images.Example.com:443/": { instanceId: "cri-abc123", region: "cn-hangzhou" } },
+    }),
+    "c.json",
+  );
+  assert.deepEqual(c.registries.get("images.example.com"), {
+    instanceId: "cri-abc123",
+    region: "cn-hangzhou",
+    tokenApi: undefined,
+  });
+});
+
+const BAD: Array<[string, RegExp]> = [
+  ["{", /config file c\.json: not valid JSON/],
+  ["[]", /must be a JSON object/],
+  ['{"registrys":{}}', /unknown key "registrys"/],
+  ['{"registries":[]}', /"registries" must be an object/],
+  ['{"registries":{"user@x.com":{}}}', /is not a registry host/],
+  ['{"registries":{"x.com":{"instanceID":"cri-a"}}}', /unknown key "instanceID"/],
+  ['{"registries":{"x.com":{"instanceId":"bad id!"}}}', /instanceId must be/],
+  ['{"registries":{"x.com":{"region":"hangzhou"}}}', /region must be a region id/],
+  ['{"registries":{"x.com":{"tokenApi":"v3"}}}', /tokenApi must be/],
+];
+for (const [text, re] of BAD) {
+  Deno.test(`config: rejects ${text} with one line naming the file`, () => {
+    assert.throws(
+      () => parseConfig(text, "c.json"),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes("\n"),
+    );
+  });
+}
+
+Deno.test("config: a missing default file is empty; a missing named file is an error", async () => {
+  const notFound = () => Promise.reject(new Deno.errors.NotFound("x"));
+  assert.equal((await loadConfig({ env: { HOME: "/h" }, readTextFile: notFound })).registries.size, 0);
+  await assert.rejects(
+    loadConfig({ env: { DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: "/nope.json" }, readTextFile: notFound }),
+    /config file \/nope\.json \(DOCKER_CREDENTIAL_ACR_HELPER_CONFIG\) does not exist/,
+  );
+});
+
+Deno.test("env: endpoint override accepts host:port and http(s) URLs", () => {
+  assert.deepEqual(parseEndpoint("127.0.0.1:8080", "X"), { protocol: "https", host: "127.0.0.1:8080" });
+  assert.deepEqual(parseEndpoint("http://127.0.0.1:8080/", "X"), { protocol: "http", host: "127.0.0.1:8080" });
+  assert.deepEqual(parseEndpoint("cr.cn-hangzhou.aliyuncs.com", "X"), {
+    protocol: "https",
+    host: "cr.cn-hangzhou.aliyuncs.com",
+  });
+  assert.throws(() => parseEndpoint("ftp://x", "X"), ConfigError);
+  assert.throws(() => parseEndpoint("http://x:99999", "X"), ConfigError);
+});
+
+Deno.test("env: instance id needs a region, and both are validated", () => {
+  assert.throws(() => envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-abc" }), /REGION is not/);
+  assert.throws(() => envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_REGION: "nowhere" }), /not a region id/);
+  const s = envSettings({
+    DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-abc",
+    DOCKER_CREDENTIAL_ACR_HELPER_REGION: "cn-beijing",
+  });
+  assert.equal(s.instanceId, "cri-abc");
+  assert.equal(s.timeoutMs, 30_000);
+  assert.equal(envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT: "2.5" }).timeoutMs, 2500);
+  assert.throws(() => envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT: "forever" }), /TIMEOUT/);
+  assert.throws(() => envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: "http://sts" }), /must use https/);
+});

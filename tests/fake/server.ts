@@ -1,0 +1,314 @@
+/**
+ * A loopback fake of the ACR (cr 2016-06-07 `/tokens`, cr 2018-12-01
+ * `GetAuthorizationToken` and `ListInstance`) and STS (`AssumeRoleWithOIDC`,
+ * `AssumeRole`) OpenAPI, for tests, the demo and the benchmark. It verifies
+ * ACS3-HMAC-SHA256 signatures against known keys, answers with the real
+ * response shapes, counts calls and injects faults.
+ *
+ * @module
+ */
+import { expectedSignature, parseAuthorization, sha256Hex } from "./acs3.ts";
+import { type Reply, serveHttp1 } from "./http1.ts";
+
+/** An access key the fake accepts. */
+export interface FakeKey {
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** Present for STS credentials: requests must carry (and sign) it. */
+  securityToken?: string;
+  /** An STS token past its expiry. */
+  expired?: boolean;
+}
+
+/** An ACR instance the fake knows. */
+export interface FakeInstance {
+  instanceId: string;
+  instanceName: string;
+  region: string;
+}
+
+/** A fault for the next matching request(s). */
+export type Fault =
+  | { type: "throttle" }
+  | { type: "5xx" }
+  | { type: "html" }
+  | { type: "garbage" }
+  | { type: "reset" }
+  | { type: "delay"; ms: number }
+  | { type: "isSuccessFalse"; code?: string };
+
+/** Options for {@link startFakeAcr}. */
+export interface FakeOptions {
+  keys?: FakeKey[];
+  instances?: FakeInstance[];
+  /** Password every token carries (the e2e registry's htpasswd); random when absent. */
+  tokenPassword?: string;
+  tokenUsername?: string;
+  tokenTtlMs?: number;
+  /** RRSA: the OIDC token STS accepts, and the STS key it then issues. */
+  oidc?: { roleArn: string; providerArn: string; token: string; issue: FakeKey };
+  /** Serve STS over TLS (the SDK always uses HTTPS for STS). */
+  tls?: { cert: string; key: string };
+  /** Page size ListInstance uses, whatever the caller asks (to force paging). */
+  maxPageSize?: number;
+  /** Make `crpi-` ids unknown to the 2018-12-01 API (forces the `/tokens` fallback). */
+  personalInstancesOnlyViaTokens?: boolean;
+}
+
+/** Calls received, by operation (every attempt counts, faults included). */
+export interface FakeCalls {
+  personalToken: number;
+  instanceToken: number;
+  listInstance: number;
+  assumeRoleWithOIDC: number;
+  rejected: number;
+  total: number;
+}
+
+/** A running fake. */
+export interface FakeAcr {
+  /** `http://127.0.0.1:PORT`, for DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT. */
+  url: string;
+  /** `127.0.0.1:PORT` of the TLS STS listener, when `tls` was given. */
+  stsHost?: string;
+  calls: FakeCalls;
+  /** Passwords issued, in order. */
+  issued: string[];
+  /** Queues a fault for the next `times` requests (optionally only for one operation). */
+  injectFault(fault: Fault, times?: number, only?: keyof FakeCalls): void;
+  /** Resets counters and queued faults. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const API_VERSION_2018 = "2018-12-01";
+const API_VERSION_2016 = "2016-06-07";
+
+/** Starts the fake on 127.0.0.1 (a free port). */
+export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
+  const keys = new Map((options.keys ?? []).map((k) => [k.accessKeyId, k]));
+  if (options.oidc) keys.set(options.oidc.issue.accessKeyId, options.oidc.issue);
+  const instances = options.instances ?? [];
+  const ttl = options.tokenTtlMs ?? 3_600_000;
+  const calls: FakeCalls = zeroCalls();
+  const issued: string[] = [];
+  let faults: Array<{ fault: Fault; only?: keyof FakeCalls }> = [];
+  let seq = 0;
+
+  const requestId = () => crypto.randomUUID().toUpperCase();
+
+  function json(status: number, body: unknown): Response {
+    return new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json;charset=utf-8" },
+    });
+  }
+  function rpcError(status: number, code: string, message: string): Response {
+    return json(status, { RequestId: requestId(), HostId: "cr.fake", Code: code, Message: message });
+  }
+
+  function operationOf(req: Request, url: URL): keyof FakeCalls | null {
+    const action = req.headers.get("x-acs-action") ?? url.searchParams.get("Action");
+    const version = req.headers.get("x-acs-version") ?? url.searchParams.get("Version");
+    if (url.pathname === "/tokens" && version === API_VERSION_2016) return "personalToken";
+    if (action === "GetAuthorizationToken" && version === API_VERSION_2018) return "instanceToken";
+    if (action === "ListInstance" && version === API_VERSION_2018) return "listInstance";
+    if (action === "AssumeRoleWithOIDC") return "assumeRoleWithOIDC";
+    return null;
+  }
+
+  async function applyFault(op: keyof FakeCalls): Promise<Reply | null> {
+    const i = faults.findIndex((f) => !f.only || f.only === op);
+    if (i === -1) return null;
+    const [{ fault }] = faults.splice(i, 1);
+    switch (fault.type) {
+      case "throttle":
+        return rpcError(429, "Throttling.User", "Request was denied due to user flow control.");
+      case "5xx":
+        return rpcError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.");
+      case "html":
+        return new Response("<html><body><h1>502 Bad Gateway</h1></body></html>", {
+          status: 502,
+          headers: { "content-type": "text/html" },
+        });
+      case "garbage":
+        return new Response("\u0000\u0001 not json {", {
+          status: 200,
+          headers: { "content-type": "application/json" },
+        });
+      case "reset":
+        return "reset";
+      case "delay":
+        await new Promise((r) => setTimeout(r, fault.ms));
+        return null;
+      case "isSuccessFalse":
+        return json(200, { IsSuccess: false, Code: fault.code ?? "SYSTEM_ERROR", RequestId: requestId() });
+    }
+  }
+
+  async function authenticate(req: Request, url: URL, body: Uint8Array): Promise<Response | FakeKey> {
+    const auth = parseAuthorization(req.headers.get("authorization"));
+    if (!auth) return rpcError(400, "MissingAuthorization", "Authorization header is missing or malformed.");
+    const key = keys.get(auth.accessKeyId);
+    if (!key) return rpcError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+    for (const h of ["host", "x-acs-date", "x-acs-content-sha256", "x-acs-action", "x-acs-version"]) {
+      if (!auth.signedHeaders.includes(h)) return rpcError(400, "SignatureDoesNotMatch", `Header ${h} is not signed.`);
+    }
+    if (req.headers.get("x-acs-content-sha256") !== await sha256Hex(body)) {
+      return rpcError(400, "SignatureDoesNotMatch", "The request body hash does not match.");
+    }
+    const expected = await expectedSignature(
+      { method: req.method, url, headers: req.headers, signedHeaders: auth.signedHeaders },
+      key.accessKeySecret,
+    );
+    if (expected !== auth.signature) {
+      return rpcError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
+    }
+    if (key.securityToken !== undefined) {
+      const token = req.headers.get("x-acs-security-token");
+      if (!token) return rpcError(400, "MissingSecurityToken", "SecurityToken is mandatory for this action.");
+      if (!auth.signedHeaders.includes("x-acs-security-token")) {
+        return rpcError(400, "SignatureDoesNotMatch", "Header x-acs-security-token is not signed.");
+      }
+      if (token !== key.securityToken) {
+        return rpcError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch.");
+      }
+      if (key.expired) return rpcError(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.");
+    }
+    return key;
+  }
+
+  function issueToken(): { username: string; password: string; expire: number } {
+    const password = options.tokenPassword ?? `fake-token-${++seq}-${crypto.randomUUID()}`;
+    issued.push(password);
+    return { username: options.tokenUsername ?? "cr_temp_user", password, expire: Date.now() + ttl };
+  }
+
+  function regionOf(req: Request): string | null {
+    // Real endpoints are per region; behind the override we learn it from the SDK's regionId-less host,
+    // so accept any region for personal tokens and match instances by id.
+    return req.headers.get("x-acs-region-id");
+  }
+
+  async function handle(req: Request): Promise<Reply> {
+    const url = new URL(req.url);
+    const body = new Uint8Array(await req.arrayBuffer());
+    const op = operationOf(req, url);
+    calls.total++;
+    if (op === null) return rpcError(404, "InvalidAction.NotFound", "Specified api is not found.");
+    calls[op]++;
+    const faulted = await applyFault(op);
+    if (faulted) return faulted;
+    if (op === "assumeRoleWithOIDC") return assumeRoleWithOIDC(new URLSearchParams(new TextDecoder().decode(body)));
+    const who = await authenticate(req, url, body);
+    if (who instanceof Response) {
+      calls.rejected++;
+      return who;
+    }
+    void regionOf(req);
+    switch (op) {
+      case "personalToken": {
+        const t = issueToken();
+        return json(200, {
+          data: { authorizationToken: t.password, tempUserName: t.username, expireDate: t.expire },
+          requestId: requestId(),
+        });
+      }
+      case "instanceToken": {
+        const id = url.searchParams.get("InstanceId") ?? "";
+        const known = instances.some((i) => i.instanceId === id) &&
+          !(options.personalInstancesOnlyViaTokens && id.startsWith("crpi-"));
+        if (!known) return json(200, { IsSuccess: false, Code: "INSTANCE_NOT_EXIST", RequestId: requestId() });
+        const t = issueToken();
+        return json(200, {
+          IsSuccess: true,
+          Code: "success",
+          TempUsername: t.username,
+          AuthorizationToken: t.password,
+          ExpireTime: t.expire,
+          RequestId: requestId(),
+        });
+      }
+      case "listInstance": {
+        const pageNo = Math.max(1, Number(url.searchParams.get("PageNo") ?? 1));
+        const asked = Math.max(1, Number(url.searchParams.get("PageSize") ?? 30));
+        const size = Math.min(asked, options.maxPageSize ?? asked);
+        const enterprise = instances.filter((i) => i.instanceId.startsWith("cri-"));
+        const page = enterprise.slice((pageNo - 1) * size, pageNo * size);
+        return json(200, {
+          IsSuccess: true,
+          Code: "success",
+          PageNo: pageNo,
+          PageSize: size,
+          TotalCount: enterprise.length,
+          Instances: page.map((i) => ({
+            InstanceId: i.instanceId,
+            InstanceName: i.instanceName,
+            RegionId: i.region,
+            InstanceStatus: "RUNNING",
+            InstanceSpecification: "Enterprise_Standard",
+          })),
+          RequestId: requestId(),
+        });
+      }
+      default:
+        return rpcError(404, "InvalidAction.NotFound", "Specified api is not found.");
+    }
+  }
+
+  function assumeRoleWithOIDC(form: URLSearchParams): Response {
+    const o = options.oidc;
+    if (!o) return rpcError(404, "InvalidAction.NotFound", "Specified api is not found.");
+    if (form.get("OIDCProviderArn") !== o.providerArn) {
+      return rpcError(404, "EntityNotExist.OIDCProvider", "The specified OIDC provider does not exist.");
+    }
+    if (form.get("OIDCToken") !== o.token) {
+      return rpcError(400, "AuthenticationFail.OIDCToken.Invalid", "OIDC token is invalid.");
+    }
+    if (form.get("RoleArn") !== o.roleArn) {
+      return rpcError(404, "EntityNotExist.Role", "The specified Role does not exist.");
+    }
+    return json(200, {
+      RequestId: requestId(),
+      Credentials: {
+        AccessKeyId: o.issue.accessKeyId,
+        AccessKeySecret: o.issue.accessKeySecret,
+        SecurityToken: o.issue.securityToken,
+        Expiration: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      },
+      AssumedRoleUser: { Arn: `${o.roleArn}/session`, AssumedRoleId: "3000000000:session" },
+    });
+  }
+
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = [serveHttp1(listener, handle)];
+  let tlsListener: Deno.TlsListener | undefined;
+  if (options.tls) {
+    tlsListener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: options.tls.cert, key: options.tls.key });
+    served.push(serveHttp1(tlsListener, handle));
+  }
+
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    stsHost: tlsListener ? `127.0.0.1:${tlsListener.addr.port}` : undefined,
+    calls,
+    issued,
+    injectFault(fault, times = 1, only) {
+      for (let i = 0; i < times; i++) faults.push({ fault, only });
+    },
+    reset() {
+      Object.assign(calls, zeroCalls());
+      faults = [];
+      issued.length = 0;
+    },
+    async close() {
+      listener.close();
+      tlsListener?.close();
+      await Promise.allSettled(served);
+    },
+  };
+}
+
+function zeroCalls(): FakeCalls {
+  return { personalToken: 0, instanceToken: 0, listInstance: 0, assumeRoleWithOIDC: 0, rejected: 0, total: 0 };
+}

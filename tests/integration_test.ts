@@ -1,0 +1,381 @@
+import assert from "node:assert/strict";
+import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
+import { makeTestTls } from "./fake/tls.ts";
+import { runHelper, tempHome } from "./util.ts";
+
+// Canary secrets: none may ever appear on stdout or stderr.
+const KEY = { accessKeyId: "LTAIcanaryid", accessKeySecret: "CANARY-ak-secret-4f1e" };
+const STS = {
+  accessKeyId: "STS.canary",
+  accessKeySecret: "CANARY-sts-secret-77aa",
+  securityToken: "CANARY-sts-token-9b2c",
+};
+const INSTANCES = [
+  { instanceId: "cri-prod0001", instanceName: "prod", region: "cn-hangzhou" },
+  { instanceId: "crpi-known01", instanceName: "crpi-known01", region: "cn-hangzhou" },
+];
+
+let fake: FakeAcr;
+async function withFake(fn: () => Promise<void>, opts: Parameters<typeof startFakeAcr>[0] = {}) {
+  fake = startFakeAcr({ keys: [KEY, STS], instances: INSTANCES, ...opts });
+  try {
+    await fn();
+  } finally {
+    await fake.close();
+  }
+}
+async function env(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    HOME: await tempHome(),
+    DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: KEY.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY.accessKeySecret,
+    ...extra,
+  };
+}
+function assertNoSecrets(...outputs: string[]) {
+  for (const out of outputs) {
+    for (const secret of [KEY.accessKeySecret, STS.accessKeySecret, STS.securityToken, "oidc-jwt-canary"]) {
+      assert.ok(!out.includes(secret), `secret leaked: ${secret}`);
+    }
+  }
+}
+function assertCredentials(stdout: string, server: string) {
+  assert.ok(stdout.endsWith("}\n"), "one JSON line");
+  const creds = JSON.parse(stdout);
+  assert.deepEqual(Object.keys(creds), ["ServerURL", "Username", "Secret"]);
+  assert.equal(creds.ServerURL, server);
+  assert.equal(creds.Username, "cr_temp_user");
+  assert.notEqual(creds.Username, "<token>");
+  assert.equal(creds.Secret, fake.issued.at(-1));
+}
+
+Deno.test("get: Personal Edition host, one /tokens call", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", await env());
+    assert.equal(r.code, 0, r.stdout);
+    assertCredentials(r.stdout, "registry.cn-hangzhou.aliyuncs.com");
+    assert.equal(r.stderr, "");
+    assert.deepEqual([fake.calls.personalToken, fake.calls.total], [1, 1]);
+    assertNoSecrets(r.stdout, r.stderr);
+  }));
+
+Deno.test("get: Enterprise host looks up the id, then one GetAuthorizationToken", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com", await env());
+    assert.equal(r.code, 0, r.stdout);
+    assertCredentials(r.stdout, "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com");
+    assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken, fake.calls.total], [1, 1, 2]);
+  }));
+
+Deno.test("get: nerdctl's https://host:443 form is echoed as given", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "https://prod-registry.cn-hangzhou.cr.aliyuncs.com:443", await env());
+    assert.equal(r.code, 0, r.stdout);
+    assertCredentials(r.stdout, "https://prod-registry.cn-hangzhou.cr.aliyuncs.com:443");
+  }));
+
+Deno.test("get: P2P host with a port works", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "prod-registry-vpc.distributed.cn-hangzhou.cr.aliyuncs.com:65001", await env());
+    assert.equal(r.code, 0, r.stdout);
+  }));
+
+Deno.test("get: crpi- instance known to the instance API uses it", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "crpi-known01.cn-hangzhou.personal.cr.aliyuncs.com", await env());
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [1, 0]);
+  }));
+
+Deno.test("get: crpi- instance unknown to the instance API falls back to /tokens", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "crpi-other99-vpc.cn-hangzhou.personal.cr.aliyuncs.com", await env());
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [1, 1]);
+  }));
+
+Deno.test("get: tokenApi in the config forces the API for a crpi- host", () =>
+  withFake(async () => {
+    const e = await env();
+    const cfg = `${e.HOME}/cfg.json`;
+    await Deno.writeTextFile(
+      cfg,
+      JSON.stringify({ registries: { "crpi-other99.cn-hangzhou.personal.cr.aliyuncs.com": { tokenApi: "personal" } } }),
+    );
+    const r = await runHelper(["get"], "crpi-other99.cn-hangzhou.personal.cr.aliyuncs.com", {
+      ...e,
+      DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: cfg,
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [0, 1]);
+  }));
+
+Deno.test("get: custom domain from the default config file (~/.config)", () =>
+  withFake(async () => {
+    const e = await env();
+    await Deno.mkdir(`${e.HOME}/.config/docker-credential-acr-helper`, { recursive: true });
+    await Deno.writeTextFile(
+      `${e.HOME}/.config/docker-credential-acr-helper/config.json`,
+      JSON.stringify({ registries: { "images.example.com": { instanceId: "cri-prod0001", region: "cn-hangzhou" } } }),
+    );
+    const r = await runHelper(["get"], "images.example.com", e);
+    assert.equal(r.code, 0, r.stdout);
+    assertCredentials(r.stdout, "images.example.com");
+    assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 1]);
+  }));
+
+Deno.test("get: reference env vars map any other host, and skip ListInstance for Enterprise hosts", () =>
+  withFake(async () => {
+    const e = await env({
+      DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-prod0001",
+      DOCKER_CREDENTIAL_ACR_HELPER_REGION: "cn-hangzhou",
+    });
+    assert.equal((await runHelper(["get"], "my.custom.domain", e)).code, 0);
+    assert.equal((await runHelper(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e)).code, 0);
+    assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 2]);
+  }));
+
+Deno.test("get: a host that is not ACR is docker's not-found, with an empty stderr and no call", () =>
+  withFake(async () => {
+    for (
+      const host of [
+        "https://index.docker.io/v1/",
+        "ghcr.io",
+        "registry.cn-hangzhou.aliyuncs.com.evil.com",
+        "user@registry.cn-hangzhou.aliyuncs.com",
+      ]
+    ) {
+      const r = await runHelper(["get"], host, await env());
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, "credentials not found in native keychain\n", ""], host);
+    }
+    assert.equal(fake.calls.total, 0);
+  }));
+
+Deno.test("get: empty stdin is 'no credentials server URL'", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "", await env());
+    assert.deepEqual([r.code, r.stdout], [1, "no credentials server URL\n"]);
+  }));
+
+Deno.test("get: no credentials anywhere fails fast with what was tried", async () => {
+  const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", { HOME: await tempHome() });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^no Alibaba Cloud credentials found \(tried: .*ECS RAM role.*\)[^\n]*\n$/);
+  assert.equal(r.stderr, "");
+  assert.ok(r.ms < 2_000, `took ${r.ms} ms`);
+});
+
+Deno.test("get: wrong secret is one line with the code and request id, no secret", () =>
+  withFake(async () => {
+    const r = await runHelper(
+      ["get"],
+      "registry.cn-hangzhou.aliyuncs.com",
+      await env({ ALIBABA_CLOUD_ACCESS_KEY_SECRET: "CANARY-wrong-secret" }),
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /^GetAuthorizationToken \(Personal Edition, cn-hangzhou\) failed: SignatureDoesNotMatch \(HTTP 400\) \(request id [0-9A-F-]+\)[^\n]*\n$/,
+    );
+    assert.ok(!r.stdout.includes("CANARY-wrong-secret"));
+    assert.equal(r.stderr, "");
+  }));
+
+Deno.test("get: Enterprise name unknown to the account says so", () =>
+  withFake(async () => {
+    const r = await runHelper(["get"], "nosuch-registry.cn-hangzhou.cr.aliyuncs.com", await env());
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^no ACR Enterprise instance named "nosuch" in cn-hangzhou/);
+  }));
+
+Deno.test("get: throttled twice, then succeeds", () =>
+  withFake(async () => {
+    fake.injectFault({ type: "throttle" }, 2);
+    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", await env());
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(fake.calls.personalToken, 3);
+  }));
+
+Deno.test("get: a hung API is bounded by DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT", () =>
+  withFake(async () => {
+    fake.injectFault({ type: "delay", ms: 20_000 }, 5);
+    const r = await runHelper(
+      ["get"],
+      "registry.cn-hangzhou.aliyuncs.com",
+      await env({ DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT: "2" }),
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /time limit|did not answer in time/);
+    assert.ok(r.ms < 6_000, `took ${r.ms} ms`);
+  }));
+
+Deno.test("get: STS credentials from the environment", () =>
+  withFake(async () => {
+    const r = await runHelper(
+      ["get"],
+      "registry.cn-hangzhou.aliyuncs.com",
+      await env({
+        ALIBABA_CLOUD_ACCESS_KEY_ID: STS.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: STS.accessKeySecret,
+        ALIBABA_CLOUD_SECURITY_TOKEN: STS.securityToken,
+      }),
+    );
+    assert.equal(r.code, 0, r.stdout);
+    assertNoSecrets(r.stdout, r.stderr);
+  }));
+
+Deno.test("get: credentials file named by ALIBABA_CLOUD_CREDENTIALS_FILE, profile by ALIBABA_CLOUD_PROFILE", () =>
+  withFake(async () => {
+    const home = await tempHome();
+    const file = `${home}/creds.ini`;
+    await Deno.writeTextFile(
+      file,
+      `[ci]\ntype = access_key\naccess_key_id = ${KEY.accessKeyId}\naccess_key_secret = ${KEY.accessKeySecret}\n`,
+    );
+    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+      HOME: home,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      ALIBABA_CLOUD_CREDENTIALS_FILE: file,
+      ALIBABA_CLOUD_PROFILE: "ci",
+    });
+    assert.equal(r.code, 0, r.stdout);
+  }));
+
+Deno.test("get: ~/.alibabacloud/credentials default profile", () =>
+  withFake(async () => {
+    const home = await tempHome();
+    await Deno.mkdir(`${home}/.alibabacloud`);
+    await Deno.writeTextFile(
+      `${home}/.alibabacloud/credentials`,
+      `[default]\ntype = access_key\naccess_key_id = ${KEY.accessKeyId}\naccess_key_secret = ${KEY.accessKeySecret}\n`,
+    );
+    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+      HOME: home,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+    });
+    assert.equal(r.code, 0, r.stdout);
+  }));
+
+Deno.test("get: aliyun CLI profile (~/.aliyun/config.json, StsToken mode)", () =>
+  withFake(async () => {
+    const home = await tempHome();
+    await Deno.mkdir(`${home}/.aliyun`);
+    await Deno.writeTextFile(
+      `${home}/.aliyun/config.json`,
+      JSON.stringify({
+        current: "dev",
+        profiles: [{
+          name: "dev",
+          mode: "StsToken",
+          access_key_id: STS.accessKeyId,
+          access_key_secret: STS.accessKeySecret,
+          sts_token: STS.securityToken,
+        }],
+      }),
+    );
+    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+      HOME: home,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assertNoSecrets(r.stdout, r.stderr);
+  }));
+
+Deno.test("get: RRSA OIDC exchanges the token with STS (TLS) first", async () => {
+  const tls = await makeTestTls();
+  const oidc = {
+    roleArn: "acs:ram::1234:role/puller",
+    providerArn: "acs:ram::1234:oidc-provider/ack-rrsa",
+    token: "oidc-jwt-canary",
+    issue: {
+      accessKeyId: "STS.fromoidc",
+      accessKeySecret: "CANARY-sts-secret-77aa",
+      securityToken: "CANARY-sts-token-9b2c",
+    },
+  };
+  await withFake(async () => {
+    const home = await tempHome();
+    await Deno.writeTextFile(`${home}/token`, oidc.token);
+    const r = await runHelper(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", {
+      HOME: home,
+      DENO_CERT: tls.caFile,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+      ALIBABA_CLOUD_ROLE_ARN: oidc.roleArn,
+      ALIBABA_CLOUD_OIDC_PROVIDER_ARN: oidc.providerArn,
+      ALIBABA_CLOUD_OIDC_TOKEN_FILE: `${home}/token`,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: "LTAIignored",
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: "ignored",
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(fake.calls.assumeRoleWithOIDC, 1);
+    assert.equal(fake.calls.rejected, 0);
+    assertNoSecrets(r.stdout, r.stderr);
+    // A token STS refuses is one line naming the source and STS's code.
+    await Deno.writeTextFile(`${home}/token`, "not-the-token");
+    const bad = await runHelper(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", {
+      HOME: home,
+      DENO_CERT: tls.caFile,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+      ALIBABA_CLOUD_ROLE_ARN: oidc.roleArn,
+      ALIBABA_CLOUD_OIDC_PROVIDER_ARN: oidc.providerArn,
+      ALIBABA_CLOUD_OIDC_TOKEN_FILE: `${home}/token`,
+    });
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stdout,
+      /^getting credentials from RRSA OIDC role acs:ram::1234:role\/puller failed: AuthenticationFail\.OIDCToken\.Invalid/,
+    );
+  }, { oidc, tls });
+});
+
+Deno.test("get: a malformed config file is one line naming the file", () =>
+  withFake(async () => {
+    const e = await env();
+    const cfg = `${e.HOME}/bad.json`;
+    await Deno.writeTextFile(cfg, "{ not json");
+    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+      ...e,
+      DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: cfg,
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`^config file ${cfg}: not valid JSON[^\\n]*\\n$`));
+    assert.equal(r.stderr, "");
+  }));
+
+Deno.test("cli: store accepts docker login's JSON; erase and list answer", () =>
+  withFake(async () => {
+    const e = await env();
+    const s = await runHelper(
+      ["store"],
+      '{"ServerURL":"registry.cn-hangzhou.aliyuncs.com","Username":"u","Secret":"p"}',
+      e,
+    );
+    assert.deepEqual([s.code, s.stdout, s.stderr], [0, "", ""]);
+    const bad = await runHelper(["store"], "not json", e);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /^store: stdin is not valid JSON/);
+    assert.equal((await runHelper(["erase"], "registry.cn-hangzhou.aliyuncs.com", e)).code, 0);
+    const l = await runHelper(["list"], "unused", e);
+    assert.equal(l.code, 0);
+    assert.equal(typeof JSON.parse(l.stdout), "object");
+    assert.equal(fake.calls.total, 0);
+  }));
+
+Deno.test("cli: usage, version, unknown action", async () => {
+  const e = { HOME: await tempHome() };
+  const none = await runHelper([], "", e);
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /^Usage: docker-credential-acr-helper <get\|store\|erase\|list\|version>/);
+  assert.match(none.stdout, /stdin/);
+  const help = await runHelper(["--help"], "", e);
+  assert.equal(help.code, 0);
+  const v = await runHelper(["-v"], "", e);
+  assert.deepEqual([v.code, v.stdout.startsWith("docker-credential-acr-helper ")], [0, true]);
+  const u = await runHelper(["bogus"], "", e);
+  assert.deepEqual([u.code, u.stdout], [1, "unknown action: bogus\n"]);
+  const extra = await runHelper(["get", "extra"], "", e);
+  assert.equal(extra.code, 1);
+});
