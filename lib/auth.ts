@@ -16,9 +16,12 @@
  *
  * @module
  */
-import * as credentialsNs from "@alicloud/credentials";
-import * as iniNs from "ini";
 import { type Env, homeOf } from "./config.ts";
+
+// Computed specifiers keep the npm packages out of the start-up module graph:
+// selecting a source (for the cache key) must not load the SDK.
+const CREDENTIALS_SPEC = "@alicloud/credentials";
+const INI_SPEC = "ini";
 
 /** Where credentials come from, without any secret. */
 export interface CredentialSourceInfo {
@@ -145,7 +148,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
       continue;
     }
     const profile = profileName ?? "default";
-    const selection = credentialsFileSelection(text, file, profile);
+    const selection = await credentialsFileSelection(text, file, profile);
     if (selection) return selection;
     tried.push(`${file} (no profile "${profile}")`);
   }
@@ -174,9 +177,9 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
   throw new NoCredentialsError(tried);
 }
 
-function credentialsFileSelection(text: string, file: string, profile: string): Selection | null {
-  // deno-lint-ignore no-explicit-any -- CJS interop: the namespace shape differs between loaders.
-  const ini: any = (iniNs as any).default ?? iniNs;
+async function credentialsFileSelection(text: string, file: string, profile: string): Promise<Selection | null> {
+  const iniNs = await import(INI_SPEC);
+  const ini = iniNs.default ?? iniNs;
   let parsed: Record<string, Record<string, string> | undefined>;
   try {
     parsed = ini.parse(text);
@@ -291,11 +294,14 @@ async function readOptional(opts: AuthOptions, path: string): Promise<string | n
   }
 }
 
-// deno-lint-ignore no-explicit-any -- CJS interop: `default` is module.exports; its `default` is the Credential class.
-const lib: any = (credentialsNs as any).default ?? credentialsNs;
-
-/** Builds the library provider for a selection. */
-export function buildCredential(selection: Selection, opts: Pick<AuthOptions, "stsEndpoint">): ClientCredential {
+/** Builds the library provider for a selection (loads `@alicloud/credentials`). */
+export async function buildCredential(
+  selection: Selection,
+  opts: Pick<AuthOptions, "stsEndpoint">,
+): Promise<ClientCredential> {
+  const credentialsNs = await import(CREDENTIALS_SPEC);
+  // CJS interop: `default` is module.exports; its `default` is the Credential class.
+  const lib = credentialsNs.default ?? credentialsNs;
   const { plan } = selection;
   // deno-lint-ignore no-explicit-any -- the library's builder types are not exported.
   let provider: any;
@@ -347,5 +353,5 @@ export function buildCredential(selection: Selection, opts: Pick<AuthOptions, "s
 /** Selects a source and builds its credential. */
 export async function resolveCredentials(opts: AuthOptions): Promise<ResolvedCredentials> {
   const selection = await selectCredentialSource(opts);
-  return { source: selection.source, credential: buildCredential(selection, opts) };
+  return { source: selection.source, credential: await buildCredential(selection, opts) };
 }

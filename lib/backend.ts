@@ -4,6 +4,6 @@
  *
  * @module
  */
-export { resolveCredentials } from "./auth.ts";
+export { buildCredential, resolveCredentials } from "./auth.ts";
 export { createAcrApi } from "./acr_api.ts";
 export { installProxySupport } from "./proxy.ts";

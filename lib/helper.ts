@@ -6,7 +6,15 @@
  * @module
  */
 import type { AcrApi, AcrApiOptions, RegistryToken } from "./acr_api.ts";
-import type { AuthOptions, ResolvedCredentials } from "./auth.ts";
+import {
+  type AuthOptions,
+  type ClientCredential,
+  type ResolvedCredentials,
+  selectCredentialSource,
+  type Selection,
+} from "./auth.ts";
+import { type Cache, cacheDir, cacheKey, isFresh, openCache, type TokenEntry } from "./cache.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { ConfigError, type Env, type EnvSettings, envSettings, type HelperConfig, loadConfig } from "./config.ts";
 import { type CredentialStore, HelperError, NotFoundError } from "./protocol.ts";
 import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
@@ -14,7 +22,7 @@ import type { TokenApi } from "./config.ts";
 
 /** The SDK-backed parts, loaded on demand (see `lib/backend.ts`). */
 export interface Backend {
-  resolveCredentials(opts: AuthOptions): Promise<ResolvedCredentials>;
+  buildCredential(selection: Selection, opts: Pick<AuthOptions, "stsEndpoint">): Promise<ClientCredential>;
   createAcrApi(opts: AcrApiOptions): AcrApi;
   installProxySupport(env: Env): void;
 }
@@ -27,7 +35,12 @@ export interface HelperOptions {
   readTextFile?: (path: string) => Promise<string>;
   /** Loads the SDK-backed parts; the default imports `lib/backend.ts`. */
   loadBackend?: () => Promise<Backend>;
+  /** The cache; default: the file cache in {@link cacheDir}, or none when unusable. */
+  cache?: Cache;
+  log?: Logger;
 }
+
+const INSTANCE_ID_TTL_MS = 24 * 3600_000;
 
 /** What a host resolves to: a registry plus how to get its token. */
 export interface Target {
@@ -77,34 +90,78 @@ export function createHelper(opts: HelperOptions): Helper {
     return resolveTarget(host, config, envs);
   }
 
+  const log = opts.log ?? createLogger({ env });
+  let cachePromise: Promise<Cache> | undefined;
+  const cache = () => (cachePromise ??= opts.cache ? Promise.resolve(opts.cache) : openCache(cacheDir(env), log.warn));
+
   async function get(server: string) {
     const host = normalizeServer(server);
     if (host === null) throw new NotFoundError();
     const { config, envs } = await settings();
     const target = resolveTarget(host, config, envs);
     if (target === null) throw new NotFoundError();
-    const deadline = now() + envs.timeoutMs;
-    const backend = await loadBackend();
-    backend.installProxySupport(env);
-    let resolved: ResolvedCredentials;
+    const started = now();
+    const deadline = started + envs.timeoutMs;
+    let selection: Selection;
     try {
-      resolved = await backend.resolveCredentials({ env, readTextFile, stsEndpoint: envs.stsEndpoint });
+      selection = await selectCredentialSource({ env, readTextFile, stsEndpoint: envs.stsEndpoint });
     } catch (err) {
       throw userFacing(err);
     }
-    const api = backend.createAcrApi({
-      credential: guardCredential(resolved),
-      endpoint: envs.apiEndpoint,
-      deadline,
-      now,
+    const { identity } = selection.source;
+    const key = await cacheKey("token", identity, host);
+    const store = await cache();
+    const answer = (t: { username: string; password: string }) => {
+      log.secret(t.password);
+      return { ServerURL: server.trim(), Username: t.username, Secret: t.password };
+    };
+    const hit = await store.getToken(key);
+    if (hit && isFresh(hit, now())) {
+      log.debug(`cache hit for ${host} (${selection.source.kind})`);
+      return answer(hit);
+    }
+    return await store.withLock(key, Math.max(0, deadline - now()), async () => {
+      // Another process may have fetched it while we waited for the lock.
+      const held = await store.getToken(key);
+      if (held && isFresh(held, now())) {
+        log.debug(`cache filled by another process for ${host}`);
+        return answer(held);
+      }
+      log.debug(`cache miss for ${host}; calling the ACR API as ${selection.source.kind}`);
+      const backend = await loadBackend();
+      backend.installProxySupport(env);
+      let token: RegistryToken;
+      try {
+        const credential = await backend.buildCredential(selection, { stsEndpoint: envs.stsEndpoint });
+        const api = backend.createAcrApi({
+          credential: guardCredential({ source: selection.source, credential }),
+          endpoint: envs.apiEndpoint,
+          deadline,
+          now,
+          onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),
+        });
+        token = await fetchToken(api, target, { cache: store, identity, now, log });
+      } catch (err) {
+        const usable = held ?? hit;
+        if (usable && usable.expiresAt > now()) {
+          log.warn(`refresh failed, using the cached token for ${host}: ${err instanceof Error ? err.message : err}`);
+          return answer(usable);
+        }
+        throw userFacing(err);
+      }
+      const entry: TokenEntry = {
+        host,
+        username: token.username,
+        password: token.password,
+        expiresAt: token.expiresAt,
+        issuedAt: now(),
+      };
+      await store.putToken(key, entry, now());
+      log.info(
+        `token for ${host} fetched in ${now() - started} ms, expires ${new Date(token.expiresAt).toISOString()}`,
+      );
+      return answer(token);
     });
-    let token: RegistryToken;
-    try {
-      token = await fetchToken(api, target);
-    } catch (err) {
-      throw userFacing(err);
-    }
-    return { ServerURL: server.trim(), Username: token.username, Secret: token.password };
   }
 
   return {
@@ -114,11 +171,14 @@ export function createHelper(opts: HelperOptions): Helper {
       // `docker login` always calls store; tokens are fetched on demand, so nothing is kept.
       return Promise.resolve();
     },
-    erase() {
-      return Promise.resolve();
+    async erase(server: string) {
+      const host = normalizeServer(server);
+      if (host !== null) await (await cache()).eraseHost(host);
     },
-    list() {
-      return Promise.resolve({});
+    async list() {
+      const out: Record<string, string> = {};
+      for (const e of await (await cache()).listTokens(now())) out[e.host] = e.username;
+      return out;
     },
   };
 }
@@ -164,7 +224,14 @@ export function resolveTarget(host: string, config: HelperConfig, envs: EnvSetti
   return null;
 }
 
-async function fetchToken(api: AcrApi, target: Target): Promise<RegistryToken> {
+interface FetchContext {
+  cache: Cache;
+  identity: string;
+  now: () => number;
+  log: Logger;
+}
+
+async function fetchToken(api: AcrApi, target: Target, ctx: FetchContext): Promise<RegistryToken> {
   const { registry, tokenApi } = target;
   const region = registry.region;
   if (tokenApi === "personal") return await api.personalToken(region);
@@ -185,14 +252,30 @@ async function fetchToken(api: AcrApi, target: Target): Promise<RegistryToken> {
       }
     }
     case "enterprise": {
-      const id = target.instanceId ?? await api.findInstanceId(region, registry.instanceName);
-      if (id === null) {
-        throw new HelperError(
-          `no ACR Enterprise instance named "${registry.instanceName}" in ${region} for this account (ListInstance); ` +
-            "check the host name, or set instanceId for it in the config file",
-        );
+      if (target.instanceId) return await api.instanceToken(region, target.instanceId);
+      const idKey = await cacheKey("instance", ctx.identity, region, registry.instanceName);
+      const lookUp = async () => {
+        const id = await api.findInstanceId(region, registry.instanceName);
+        if (id === null) {
+          throw new HelperError(
+            `no ACR Enterprise instance named "${registry.instanceName}" in ${region} for this account (ListInstance); ` +
+              "check the host name, or set instanceId for it in the config file",
+          );
+        }
+        await ctx.cache.putInstanceId(idKey, id, ctx.now() + INSTANCE_ID_TTL_MS);
+        return id;
+      };
+      const cached = await ctx.cache.getInstanceId(idKey, ctx.now());
+      if (cached === null) return await api.instanceToken(region, await lookUp());
+      try {
+        return await api.instanceToken(region, cached);
+      } catch (err) {
+        if (!isInstanceNotFound(err)) throw err;
+        // The instance was recreated under the same name: resolve the name once more.
+        ctx.log.info(`cached instance ${cached} is gone; looking "${registry.instanceName}" up again`);
+        await ctx.cache.dropInstanceId(idKey);
+        return await api.instanceToken(region, await lookUp());
       }
-      return await api.instanceToken(region, id);
     }
   }
 }

@@ -3,6 +3,7 @@ import type { AcrApi } from "../lib/acr_api.ts";
 import { parseConfig } from "../lib/config.ts";
 import { type Backend, createHelper, resolveTarget, summarize } from "../lib/helper.ts";
 import { isNotFound } from "../lib/protocol.ts";
+import { NullCache } from "../lib/cache.ts";
 
 const NO_CONFIG = parseConfig("{}", "c.json");
 const ENV0 = { timeoutMs: 30_000 };
@@ -62,16 +63,13 @@ Deno.test("helper: Enterprise host resolves the name, then asks for the instance
     findInstanceId: (r, n) => (calls.push(`find ${r} ${n}`), Promise.resolve("cri-found")),
   };
   const backend: Backend = {
-    resolveCredentials: () =>
-      Promise.resolve({
-        source: { kind: "env", description: "env", identity: "env:x" },
-        credential: { getCredential: () => Promise.resolve({}) },
-      }),
+    buildCredential: () => Promise.resolve({ getCredential: () => Promise.resolve({}) }),
     createAcrApi: () => api,
     installProxySupport: () => {},
   };
   const helper = createHelper({
-    env: {},
+    env: { ALIBABA_CLOUD_ACCESS_KEY_ID: "id", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "s" },
+    cache: new NullCache(),
     readTextFile: () => Promise.reject(new Deno.errors.NotFound("x")),
     loadBackend: () => Promise.resolve(backend),
   });
