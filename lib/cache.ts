@@ -112,30 +112,46 @@ export async function openCache(dir: string | null, warn: CacheWarn = () => {}):
     await Deno.mkdir(`${dir}/tokens`, { recursive: true, mode: 0o700 });
     await Deno.mkdir(`${dir}/instances`, { recursive: true, mode: 0o700 });
     await Deno.mkdir(`${dir}/locks`, { recursive: true, mode: 0o700 });
-    const uid = Deno.uid();
+    const uid = await ownUid(dir);
     for (const d of [dir, `${dir}/tokens`, `${dir}/instances`, `${dir}/locks`]) {
       const info = await Deno.lstat(d);
       if (info.isSymlink || !info.isDirectory) throw new Error(`${d} is a symlink or not a directory`);
       if (uid !== null && info.uid !== null && info.uid !== uid) throw new Error(`${d} belongs to another user`);
     }
     if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
-    return new FileCache(dir, warn);
+    return new FileCache(dir, uid, warn);
   } catch (err) {
     warn(`cache disabled: ${dir}: ${err instanceof Error ? err.message : String(err)}`);
     return new NullCache();
   }
 }
 
+/**
+ * Our uid without `--allow-sys=uid` (the release grants only hostname and
+ * homedir): the owner of /proc/self on Linux, else of a file we create.
+ */
+async function ownUid(dir: string): Promise<number | null> {
+  try {
+    return (await Deno.stat("/proc/self")).uid;
+  } catch { /* not Linux */ }
+  const probe = `${dir}/.uid-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeTextFile(probe, "", { createNew: true, mode: 0o600 });
+    return (await Deno.lstat(probe)).uid;
+  } finally {
+    await Deno.remove(probe).catch(() => {});
+  }
+}
+
 class FileCache implements Cache {
   readonly kind = "file";
-  constructor(private readonly dir: string, private readonly warn: CacheWarn) {}
+  constructor(private readonly dir: string, private readonly uid: number | null, private readonly warn: CacheWarn) {}
 
   private async readJson(path: string): Promise<Record<string, unknown> | null> {
     try {
       const info = await Deno.lstat(path);
       if (!info.isFile) return null; // a symlink planted in our directory is never followed
-      const uid = Deno.uid();
-      if (uid !== null && info.uid !== null && info.uid !== uid) return null;
+      if (this.uid !== null && info.uid !== null && info.uid !== this.uid) return null;
       const value = JSON.parse(await Deno.readTextFile(path));
       if (typeof value !== "object" || value === null || value.v !== VERSION) return null;
       return value;

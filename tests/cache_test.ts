@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { cacheDir, isFresh, openCache } from "../lib/cache.ts";
+import { redact } from "../lib/log.ts";
+import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
+import { runHelper, tempHome } from "./util.ts";
+
+const KEY = { accessKeyId: "LTAIcache01", accessKeySecret: "CANARY-cache-secret-31c" };
+const KEY2 = { accessKeyId: "LTAIcache02", accessKeySecret: "CANARY-cache-secret-other" };
+const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
+const ENTERPRISE = "prod-registry.cn-hangzhou.cr.aliyuncs.com";
+
+let fake: FakeAcr;
+async function withFake(fn: (env: Record<string, string>) => Promise<void>) {
+  fake = startFakeAcr({
+    keys: [KEY, KEY2],
+    instances: [{ instanceId: "cri-prod0001", instanceName: "prod", region: "cn-hangzhou" }],
+  });
+  try {
+    await fn({
+      HOME: await tempHome(),
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: KEY.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY.accessKeySecret,
+    });
+  } finally {
+    await fake.close();
+  }
+}
+
+Deno.test("validity: reuse while remaining > min(15 min, half the lifetime); never expired", () => {
+  const hour = { host: "h", username: "u", password: "p", issuedAt: 0, expiresAt: 3_600_000 };
+  assert.equal(isFresh(hour, 2_699_000), true); // 15 min 1 s left
+  assert.equal(isFresh(hour, 2_701_000), false);
+  const short = { ...hour, expiresAt: 600_000 }; // 10 min token: reuse only in its first half
+  assert.equal(isFresh(short, 299_000), true);
+  assert.equal(isFresh(short, 301_000), false);
+  assert.equal(isFresh({ ...hour, expiresAt: 10 }, 11), false);
+});
+
+Deno.test("cache dir: env, XDG_CACHE_HOME, ~/.cache; disabled by DISABLE_CACHE", () => {
+  assert.equal(cacheDir({ DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: "/c", HOME: "/h" }), "/c");
+  assert.equal(cacheDir({ XDG_CACHE_HOME: "/x", HOME: "/h" }), "/x/docker-credential-acr-helper");
+  assert.equal(cacheDir({ HOME: "/h" }), "/h/.cache/docker-credential-acr-helper");
+  assert.equal(cacheDir({ HOME: "/h", DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" }), null);
+  assert.equal(cacheDir({}), null);
+});
+
+Deno.test("cache: a symlinked cache directory is not used", async () => {
+  const home = await tempHome();
+  await Deno.mkdir(`${home}/real`);
+  await Deno.symlink(`${home}/real`, `${home}/link`);
+  const warnings: string[] = [];
+  const c = await openCache(`${home}/link`, (m) => warnings.push(m));
+  assert.equal(c.kind, "null");
+  assert.match(warnings[0], /symlink/);
+});
+
+Deno.test("get: warm get makes no API call; files are 0600 in a 0700 dir, without the key id", () =>
+  withFake(async (env) => {
+    const first = await runHelper(["get"], PERSONAL, env);
+    const second = await runHelper(["get"], PERSONAL, env);
+    assert.equal(second.code, 0);
+    assert.equal(JSON.parse(second.stdout).Secret, JSON.parse(first.stdout).Secret);
+    assert.equal(fake.calls.total, 1);
+    const dir = `${env.HOME}/.cache/docker-credential-acr-helper`;
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    for await (const f of Deno.readDir(`${dir}/tokens`)) {
+      assert.equal((await Deno.stat(`${dir}/tokens/${f.name}`)).mode! & 0o777, 0o600);
+      const text = await Deno.readTextFile(`${dir}/tokens/${f.name}`);
+      assert.ok(!text.includes(KEY.accessKeyId) && !text.includes(KEY.accessKeySecret));
+    }
+  }));
+
+Deno.test("get: another identity never gets the first identity's token", () =>
+  withFake(async (env) => {
+    await runHelper(["get"], PERSONAL, env);
+    const other = await runHelper(["get"], PERSONAL, {
+      ...env,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: KEY2.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY2.accessKeySecret,
+    });
+    assert.equal(other.code, 0);
+    assert.equal(fake.calls.personalToken, 2);
+  }));
+
+Deno.test("get: 16 concurrent cold gets make exactly one token call", () =>
+  withFake(async (env) => {
+    const runs = await Promise.all(Array.from({ length: 16 }, () => runHelper(["get"], PERSONAL, env)));
+    assert.ok(runs.every((r) => r.code === 0), runs.map((r) => r.stdout).join(""));
+    assert.equal(new Set(runs.map((r) => JSON.parse(r.stdout).Secret)).size, 1);
+    assert.equal(fake.calls.personalToken, 1);
+  }));
+
+Deno.test("get: Enterprise id is cached; after erase only the token call repeats", () =>
+  withFake(async (env) => {
+    await runHelper(["get"], ENTERPRISE, env);
+    assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [1, 1]);
+    const erased = await runHelper(["erase"], ENTERPRISE, env);
+    assert.equal(erased.code, 0);
+    await runHelper(["get"], ENTERPRISE, env);
+    assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [1, 2]);
+    await runHelper(["get"], ENTERPRISE, env);
+    assert.equal(fake.calls.total, 3);
+  }));
+
+Deno.test("list shows cached hosts with no network call; erase drops them", () =>
+  withFake(async (env) => {
+    await runHelper(["get"], PERSONAL, env);
+    await runHelper(["get"], ENTERPRISE, env);
+    const calls = fake.calls.total;
+    const l = await runHelper(["list"], "unused", env);
+    assert.deepEqual(JSON.parse(l.stdout), { [PERSONAL]: "cr_temp_user", [ENTERPRISE]: "cr_temp_user" });
+    await runHelper(["erase"], `https://${PERSONAL}/`, env);
+    assert.deepEqual(JSON.parse((await runHelper(["list"], "unused", env)).stdout), { [ENTERPRISE]: "cr_temp_user" });
+    assert.equal(fake.calls.total, calls);
+  }));
+
+Deno.test("get: a corrupt cache file is ignored and rebuilt, silently", () =>
+  withFake(async (env) => {
+    await runHelper(["get"], PERSONAL, env);
+    const dir = `${env.HOME}/.cache/docker-credential-acr-helper/tokens`;
+    for await (const f of Deno.readDir(dir)) await Deno.writeTextFile(`${dir}/${f.name}`, "{garbage");
+    const r = await runHelper(["get"], PERSONAL, env);
+    assert.deepEqual([r.code, r.stderr], [0, ""]);
+    assert.equal(fake.calls.personalToken, 2);
+    assert.equal((await runHelper(["get"], PERSONAL, env)).code, 0);
+    assert.equal(fake.calls.personalToken, 2);
+  }));
+
+Deno.test("get: read-only cache dir, no HOME, or DISABLE_CACHE: works, nothing on stderr", () =>
+  withFake(async (env) => {
+    const ro = await tempHome();
+    await Deno.chmod(ro, 0o500);
+    for (
+      const e of [{ ...env, DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: `${ro}/c` }, { ...env, HOME: "" }, {
+        ...env,
+        DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1",
+      }]
+    ) {
+      const r = await runHelper(["get"], PERSONAL, e);
+      assert.deepEqual([r.code, r.stderr], [0, ""], r.stdout);
+    }
+  }));
+
+Deno.test("log: debug level writes to the log file, with every secret redacted", () =>
+  withFake(async (env) => {
+    const logFile = `${env.HOME}/helper.log`;
+    const e = {
+      ...env,
+      DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL: "debug",
+      DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: logFile,
+    };
+    fake.injectFault({ type: "throttle" }, 1);
+    const r = await runHelper(["get"], PERSONAL, e);
+    assert.equal(r.code, 0);
+    await runHelper(["get"], PERSONAL, e);
+    const log = await Deno.readTextFile(logFile);
+    assert.match(log, /cache miss/);
+    assert.match(log, /retry 1/);
+    assert.match(log, /cache hit/);
+    for (const s of [KEY.accessKeySecret, JSON.parse(r.stdout).Secret]) assert.ok(!log.includes(s), "secret in log");
+    assert.equal(r.stderr, "");
+  }));
+
+Deno.test("redact: secret-shaped fields and headers", () => {
+  assert.equal(redact('{"Secret":"abc","Username":"u"}', []), '{"Secret":"[REDACTED]","Username":"u"}');
+  assert.equal(redact("authorization: ACS3-HMAC-SHA256 Credential=x", []), "authorization: [REDACTED]");
+  assert.equal(redact("token is tok123456 here", ["tok123456"]), "token is [REDACTED] here");
+});
