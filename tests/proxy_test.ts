@@ -40,6 +40,7 @@ Deno.test("proxy: the helper's API calls go through HTTP_PROXY, and not when NO_
       ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: key.accessKeySecret,
       HTTP_PROXY: `http://127.0.0.1:${listener.addr.port}`,
+      DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1", // every run must reach the API
     };
     const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", env);
     assert.equal(r.code, 0, r.stdout);
