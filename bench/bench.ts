@@ -1,0 +1,120 @@
+/**
+ * `deno task bench`: warm and cold `get` against the local fake, as ratios to
+ * an empty `deno run` measured in the same run; API calls per get; 32
+ * concurrent cold gets. Prints a table and writes bench/results.json.
+ *
+ * @module
+ */
+import { startFakeAcr } from "../tests/fake/server.ts";
+import { RELEASE_FLAGS, runHelper, tempHome } from "../tests/util.ts";
+
+const RUNS = 15;
+const key = { accessKeyId: "LTAIbench", accessKeySecret: "bench-secret" };
+const fake = startFakeAcr({
+  keys: [key],
+  instances: [{ instanceId: "cri-bench001", instanceName: "bench", region: "cn-hangzhou" }],
+});
+const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
+const ENTERPRISE = "bench-registry.cn-hangzhou.cr.aliyuncs.com";
+const baseEnv = async () => ({
+  HOME: await tempHome(),
+  DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+  ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId,
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: key.accessKeySecret,
+});
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const empty = await Deno.makeTempFile({ suffix: ".ts" });
+await Deno.writeTextFile(empty, "");
+async function emptyRun(): Promise<number> {
+  const t = performance.now();
+  await new Deno.Command(Deno.execPath(), { args: ["run", "--quiet", ...RELEASE_FLAGS, empty], stdout: "null" })
+    .output();
+  return performance.now() - t;
+}
+
+const env = await baseEnv();
+await runHelper(["get"], PERSONAL, env); // fill the cache
+const baseline: number[] = [];
+const warm: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  baseline.push(await emptyRun());
+  warm.push((await runHelper(["get"], PERSONAL, env)).ms);
+}
+fake.reset();
+const cold: number[] = [];
+for (let i = 0; i < 5; i++) cold.push((await runHelper(["get"], PERSONAL, await baseEnv())).ms);
+const coldCalls = fake.calls.total / 5;
+
+fake.reset();
+const warmEnv = await baseEnv();
+await runHelper(["get"], PERSONAL, warmEnv);
+const personalCold = fake.calls.total;
+await runHelper(["get"], PERSONAL, warmEnv);
+const personalWarm = fake.calls.total - personalCold;
+
+fake.reset();
+const eeEnv = await baseEnv();
+await runHelper(["get"], ENTERPRISE, eeEnv);
+const eeFirst = { ...fake.calls };
+await runHelper(["erase"], ENTERPRISE, eeEnv);
+await runHelper(["get"], ENTERPRISE, eeEnv);
+const eeSecond = {
+  listInstance: fake.calls.listInstance - eeFirst.listInstance,
+  instanceToken: fake.calls.instanceToken - eeFirst.instanceToken,
+};
+const beforeWarm = fake.calls.total;
+await runHelper(["get"], ENTERPRISE, eeEnv);
+const eeWarm = fake.calls.total - beforeWarm;
+
+fake.reset();
+const concEnv = await baseEnv();
+const t0 = performance.now();
+const conc = await Promise.all(Array.from({ length: 32 }, () => runHelper(["get"], PERSONAL, concEnv)));
+const concMs = performance.now() - t0;
+
+const results = {
+  date: new Date().toISOString(),
+  deno: Deno.version.deno,
+  emptyScriptMedianMs: Math.round(median(baseline)),
+  warmGetMedianMs: Math.round(median(warm)),
+  warmRatio: +(median(warm) / median(baseline)).toFixed(2),
+  coldGetMedianMs: Math.round(median(cold)),
+  coldRatio: +(median(cold) / median(baseline)).toFixed(2),
+  apiCalls: {
+    personalCold: personalCold,
+    personalWarm: personalWarm,
+    coldAverage: coldCalls,
+    enterpriseFirst: { listInstance: eeFirst.listInstance, instanceToken: eeFirst.instanceToken },
+    enterpriseAfterErase: eeSecond,
+    enterpriseWarm: eeWarm,
+  },
+  concurrent32: {
+    tokenCalls: fake.calls.personalToken,
+    wallMs: Math.round(concMs),
+    allSucceeded: conc.every((r) => r.code === 0),
+  },
+};
+await Deno.writeTextFile(new URL("./results.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");
+const rows: Array<[string, string, string]> = [
+  ["empty `deno run` (baseline)", `${results.emptyScriptMedianMs} ms`, "1.00x"],
+  ["warm `get` (cache hit)", `${results.warmGetMedianMs} ms`, `${results.warmRatio}x (target <= 1.2x)`],
+  ["cold `get` (fake API)", `${results.coldGetMedianMs} ms`, `${results.coldRatio}x`],
+  ["API calls: Personal cold / warm", `${personalCold} / ${personalWarm}`, "target warm 0"],
+  ["Enterprise first: ListInstance + token", `${eeFirst.listInstance} + ${eeFirst.instanceToken}`, ""],
+  [
+    "Enterprise after erase: ListInstance + token",
+    `${eeSecond.listInstance} + ${eeSecond.instanceToken}`,
+    "target 0 ListInstance",
+  ],
+  ["Enterprise warm", `${eeWarm}`, "target 0"],
+  ["32 concurrent cold gets: token calls", `${results.concurrent32.tokenCalls}`, "target 1"],
+  [
+    "32 concurrent cold gets: wall / all ok",
+    `${results.concurrent32.wallMs} ms / ${results.concurrent32.allSucceeded}`,
+    "",
+  ],
+];
+console.log("| measure | value | note |\n| --- | --- | --- |");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+await fake.close();
