@@ -6,9 +6,9 @@
  * @module
  */
 import { startFakeAcr } from "../tests/fake/server.ts";
-import { RELEASE_FLAGS, runHelper, tempHome } from "../tests/util.ts";
+import { RELEASE_FLAGS, runHelper, runScript, tempHome } from "../tests/util.ts";
 
-const RUNS = 15;
+const RUNS = 31;
 const key = { accessKeyId: "LTAIbench", accessKeySecret: "bench-secret" };
 const fake = startFakeAcr({
   keys: [key],
@@ -24,13 +24,17 @@ const baseEnv = async () => ({
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const empty = await Deno.makeTempFile({ suffix: ".ts" });
-await Deno.writeTextFile(empty, "");
+// The baseline lives in this project, so both runs load the same deno.json and lock file.
+const EMPTY = new URL("./empty.ts", import.meta.url).pathname;
+const RSS = new URL("./rss.ts", import.meta.url).pathname;
 async function emptyRun(): Promise<number> {
-  const t = performance.now();
-  await new Deno.Command(Deno.execPath(), { args: ["run", "--quiet", ...RELEASE_FLAGS, empty], stdout: "null" })
-    .output();
-  return performance.now() - t;
+  return (await runScript(EMPTY, RELEASE_FLAGS, [], PERSONAL, {})).ms;
+}
+/** Peak RSS in MiB of one `get` (bench/rss.ts runs main() and reads VmHWM; Linux only). */
+async function peakRssMiB(env: Record<string, string>): Promise<number | null> {
+  const r = await runScript(RSS, ["-A"], ["get"], PERSONAL, env);
+  const kb = /peak-rss-kb (\d+)/.exec(r.stderr)?.[1];
+  return kb ? +(Number(kb) / 1024).toFixed(1) : null;
 }
 
 const env = await baseEnv();
@@ -41,6 +45,9 @@ for (let i = 0; i < RUNS; i++) {
   baseline.push(await emptyRun());
   warm.push((await runHelper(["get"], PERSONAL, env)).ms);
 }
+const warmRss = await peakRssMiB(env);
+fake.reset();
+const coldRss = await peakRssMiB(await baseEnv());
 fake.reset();
 const cold: number[] = [];
 for (let i = 0; i < 5; i++) cold.push((await runHelper(["get"], PERSONAL, await baseEnv())).ms);
@@ -94,6 +101,7 @@ const results = {
     wallMs: Math.round(concMs),
     allSucceeded: conc.every((r) => r.code === 0),
   },
+  peakRssMiB: { warm: warmRss, cold: coldRss },
 };
 await Deno.writeTextFile(new URL("./results.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");
 const rows: Array<[string, string, string]> = [
@@ -114,6 +122,7 @@ const rows: Array<[string, string, string]> = [
     `${results.concurrent32.wallMs} ms / ${results.concurrent32.allSucceeded}`,
     "",
   ],
+  ["peak RSS: warm / cold `get`", `${warmRss ?? "n/a"} / ${coldRss ?? "n/a"} MiB`, "VmHWM, Linux"],
 ];
 console.log("| measure | value | note |\n| --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);

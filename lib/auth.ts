@@ -17,6 +17,7 @@
  * @module
  */
 import { type Env, homeOf } from "./config.ts";
+import type { ReadTextFile } from "./files.ts";
 
 // Computed specifiers keep the npm packages out of the start-up module graph:
 // selecting a source (for the cache key) must not load the SDK.
@@ -65,8 +66,8 @@ export class CredentialSourceError extends Error {
 /** Options for {@link selectCredentialSource} and {@link resolveCredentials}. */
 export interface AuthOptions {
   env: Env;
-  /** Reads a file; throws `Deno.errors.NotFound` when absent. */
-  readTextFile: (path: string) => Promise<string>;
+  /** Reads a file; null when absent. */
+  readTextFile: ReadTextFile;
   /** STS endpoint (host[:port], HTTPS) for role assumption; default: the library's. */
   stsEndpoint?: string;
 }
@@ -289,7 +290,6 @@ async function readOptional(opts: AuthOptions, path: string): Promise<string | n
   try {
     return await opts.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
     throw new CredentialSourceError(`cannot read ${path} (${err instanceof Error ? err.name : String(err)})`);
   }
 }

@@ -36,7 +36,8 @@ export interface Cache {
   withLock<T>(key: string, waitMs: number, fn: () => Promise<T>): Promise<T>;
 }
 
-const VERSION = 1;
+// 2: entries record their key, so a renamed file is never used for another host.
+const VERSION = 2;
 const MAX_REUSE_MARGIN_MS = 15 * 60_000;
 
 /**
@@ -103,57 +104,90 @@ export class NullCache implements Cache {
 export type CacheWarn = (message: string) => void;
 
 /**
- * Opens the file cache in `dir`, creating it 0700. Returns a {@link NullCache}
- * when `dir` is null or unusable: a symlink, not ours, not writable.
+ * The file cache in `dir`, or a {@link NullCache} when `dir` is null. No I/O
+ * here: a hit must cost a few synchronous syscalls, so the directory is
+ * checked on first use and created (0700) only on the first write.
  */
-export async function openCache(dir: string | null, warn: CacheWarn = () => {}): Promise<Cache> {
-  if (dir === null) return new NullCache();
-  try {
-    await Deno.mkdir(`${dir}/tokens`, { recursive: true, mode: 0o700 });
-    await Deno.mkdir(`${dir}/instances`, { recursive: true, mode: 0o700 });
-    await Deno.mkdir(`${dir}/locks`, { recursive: true, mode: 0o700 });
-    const uid = await ownUid(dir);
-    for (const d of [dir, `${dir}/tokens`, `${dir}/instances`, `${dir}/locks`]) {
-      const info = await Deno.lstat(d);
-      if (info.isSymlink || !info.isDirectory) throw new Error(`${d} is a symlink or not a directory`);
-      if (uid !== null && info.uid !== null && info.uid !== uid) throw new Error(`${d} belongs to another user`);
-    }
-    if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
-    return new FileCache(dir, uid, warn);
-  } catch (err) {
-    warn(`cache disabled: ${dir}: ${err instanceof Error ? err.message : String(err)}`);
-    return new NullCache();
-  }
+export function openCache(dir: string | null, warn: CacheWarn = () => {}): Cache {
+  return dir === null ? new NullCache() : new FileCache(dir, warn);
 }
+
+const SUBDIRS = ["tokens", "instances", "locks"] as const;
 
 /**
- * Our uid without `--allow-sys=uid` (the release grants only hostname and
- * homedir): the owner of /proc/self on Linux, else of a file we create.
+ * The file cache. Every file is checked before use: a regular file (never a
+ * symlink), owned by us, in directories that are ours and not symlinks, and
+ * its recorded key must match its name (a renamed file is never used for
+ * another host). Sync calls: in a one-shot CLI they are several times
+ * cheaper than their async forms, which matters on the hit path.
  */
-async function ownUid(dir: string): Promise<number | null> {
-  try {
-    return (await Deno.stat("/proc/self")).uid;
-  } catch { /* not Linux */ }
-  const probe = `${dir}/.uid-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeTextFile(probe, "", { createNew: true, mode: 0o600 });
-    return (await Deno.lstat(probe)).uid;
-  } finally {
-    await Deno.remove(probe).catch(() => {});
-  }
-}
-
 class FileCache implements Cache {
   readonly kind = "file";
-  constructor(private readonly dir: string, private readonly uid: number | null, private readonly warn: CacheWarn) {}
+  private uid: number | null = null;
+  private bad = false;
+  /** Directories (the cache dir and its subdirectories) found to be ours. */
+  private readonly checked = new Set<string>();
+  private prepared = false;
+  constructor(private readonly dir: string, private readonly warn: CacheWarn) {}
 
-  private async readJson(path: string): Promise<Record<string, unknown> | null> {
+  private disable(why: string): false {
+    this.warn(`cache disabled: ${this.dir}: ${why}`);
+    this.bad = true;
+    return false;
+  }
+
+  /**
+   * Whether `dir` and `dir/sub` exist, are directories (not symlinks) and are
+   * ours. Creates nothing; a hit costs these few lstat calls.
+   */
+  private usable(sub: typeof SUBDIRS[number]): boolean {
+    return this.checkDir(this.dir) === "ok" && this.checkDir(`${this.dir}/${sub}`) === "ok";
+  }
+
+  private checkDir(d: string): "ok" | "missing" | false {
+    if (this.bad) return false;
+    if (this.checked.has(d)) return "ok";
+    let info: Deno.FileInfo;
     try {
-      const info = await Deno.lstat(path);
+      info = Deno.lstatSync(d);
+    } catch (err) {
+      return err instanceof Deno.errors.NotFound ? "missing" : this.disable(message(err));
+    }
+    if (info.isSymlink || !info.isDirectory) return this.disable(`${d} is a symlink or not a directory`);
+    if (info.uid !== null) { // null on Windows: no owners to compare
+      this.uid ??= ownUid(this.dir);
+      if (this.uid === null) return this.disable("cannot create files in it (read-only?)");
+      if (info.uid !== this.uid) return this.disable(`${d} belongs to another user`);
+    }
+    this.checked.add(d);
+    return "ok";
+  }
+
+  /** Creates the tree (0700) on the first write; false when the cache cannot be used. */
+  private writable(sub: typeof SUBDIRS[number]): boolean {
+    if (!this.prepared) {
+      this.prepared = true;
+      // Never create anything through a symlink or in someone else's directory.
+      if (this.checkDir(this.dir) === false) return false;
+      try {
+        for (const s of SUBDIRS) Deno.mkdirSync(`${this.dir}/${s}`, { recursive: true, mode: 0o700 });
+        if (Deno.build.os !== "windows") Deno.chmodSync(this.dir, 0o700);
+      } catch (err) {
+        return this.disable(message(err));
+      }
+    }
+    return this.usable(sub);
+  }
+
+  private readJson(sub: typeof SUBDIRS[number], key: string): Record<string, unknown> | null {
+    if (!this.usable(sub)) return null;
+    const path = `${this.dir}/${sub}/${key}.json`;
+    try {
+      const info = Deno.lstatSync(path);
       if (!info.isFile) return null; // a symlink planted in our directory is never followed
-      if (this.uid !== null && info.uid !== null && info.uid !== this.uid) return null;
-      const value = JSON.parse(await Deno.readTextFile(path));
-      if (typeof value !== "object" || value === null || value.v !== VERSION) return null;
+      if (info.uid !== null && info.uid !== this.uid) return null;
+      const value = JSON.parse(Deno.readTextFileSync(path));
+      if (typeof value !== "object" || value === null || value.v !== VERSION || value.key !== key) return null;
       return value;
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) this.warn(`ignoring unreadable cache file ${path}`);
@@ -161,19 +195,31 @@ class FileCache implements Cache {
     }
   }
 
-  private async writeJson(path: string, value: Record<string, unknown>): Promise<void> {
+  private writeJson(sub: typeof SUBDIRS[number], key: string, value: Record<string, unknown>): void {
+    if (!this.writable(sub)) return;
+    const path = `${this.dir}/${sub}/${key}.json`;
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     try {
-      await Deno.writeTextFile(tmp, JSON.stringify({ v: VERSION, ...value }), { mode: 0o600, createNew: true });
-      await Deno.rename(tmp, path);
+      Deno.writeTextFileSync(tmp, JSON.stringify({ v: VERSION, key, ...value }), { mode: 0o600, createNew: true });
+      Deno.renameSync(tmp, path);
     } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
-      this.warn(`could not write cache file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never created */ }
+      this.warn(`could not write cache file ${path}: ${message(err)}`);
     }
   }
 
-  async getToken(key: string): Promise<TokenEntry | null> {
-    const v = await this.readJson(`${this.dir}/tokens/${key}.json`);
+  private tokenPath(key: string) {
+    return `${this.dir}/tokens/${key}.json`;
+  }
+
+  getToken(key: string): Promise<TokenEntry | null> {
+    return Promise.resolve(this.readToken(key));
+  }
+
+  private readToken(key: string): TokenEntry | null {
+    const v = this.readJson("tokens", key);
     if (
       !v || typeof v.host !== "string" || typeof v.username !== "string" || typeof v.password !== "string" ||
       typeof v.expiresAt !== "number" || typeof v.issuedAt !== "number"
@@ -181,58 +227,75 @@ class FileCache implements Cache {
     return { host: v.host, username: v.username, password: v.password, expiresAt: v.expiresAt, issuedAt: v.issuedAt };
   }
 
-  async putToken(key: string, entry: TokenEntry, now: number): Promise<void> {
-    await this.writeJson(`${this.dir}/tokens/${key}.json`, { ...entry });
-    await this.prune(now);
+  putToken(key: string, entry: TokenEntry, now: number): Promise<void> {
+    const { host, username, password, expiresAt, issuedAt } = entry;
+    this.writeJson("tokens", key, { host, username, password, expiresAt, issuedAt });
+    this.removeTokens((e) => e === null || e.expiresAt <= now);
+    return Promise.resolve();
   }
 
-  private async *entries(): AsyncGenerator<[string, TokenEntry | null]> {
+  /** Removes token files whose entry (null when unusable) matches. */
+  private removeTokens(match: (entry: TokenEntry | null) => boolean): void {
+    for (const [key, entry] of this.entries()) {
+      if (!match(entry)) continue;
+      try {
+        Deno.removeSync(this.tokenPath(key));
+      } catch { /* already gone */ }
+    }
+  }
+
+  private entries(): Array<[string, TokenEntry | null]> {
+    if (!this.usable("tokens")) return [];
+    const out: Array<[string, TokenEntry | null]> = [];
     try {
-      for await (const e of Deno.readDir(`${this.dir}/tokens`)) {
+      for (const e of Deno.readDirSync(`${this.dir}/tokens`)) {
         if (!e.isFile || !e.name.endsWith(".json")) continue;
         const key = e.name.slice(0, -".json".length);
-        yield [key, await this.getToken(key)];
+        out.push([key, this.readToken(key)]);
       }
     } catch { /* directory vanished: nothing to list */ }
-  }
-
-  private async prune(now: number): Promise<void> {
-    for await (const [key, entry] of this.entries()) {
-      if (entry === null || entry.expiresAt <= now) await Deno.remove(`${this.dir}/tokens/${key}.json`).catch(() => {});
-    }
-  }
-
-  async eraseHost(host: string): Promise<void> {
-    for await (const [key, entry] of this.entries()) {
-      if (entry?.host === host) await Deno.remove(`${this.dir}/tokens/${key}.json`).catch(() => {});
-    }
-  }
-
-  async listTokens(now: number): Promise<TokenEntry[]> {
-    const out: TokenEntry[] = [];
-    for await (const [, entry] of this.entries()) if (entry && entry.expiresAt > now) out.push(entry);
     return out;
   }
 
-  async getInstanceId(key: string, now: number): Promise<string | null> {
-    const v = await this.readJson(`${this.dir}/instances/${key}.json`);
-    return v && typeof v.instanceId === "string" && typeof v.expiresAt === "number" && v.expiresAt > now
-      ? v.instanceId
-      : null;
+  eraseHost(host: string): Promise<void> {
+    this.removeTokens((e) => e?.host === host);
+    return Promise.resolve();
+  }
+
+  listTokens(now: number): Promise<TokenEntry[]> {
+    return Promise.resolve(
+      this.entries().flatMap(([, e]) => (e && e.expiresAt > now ? [e] : [])),
+    );
+  }
+
+  getInstanceId(key: string, now: number): Promise<string | null> {
+    const v = this.readJson("instances", key);
+    return Promise.resolve(
+      v && typeof v.instanceId === "string" && typeof v.expiresAt === "number" && v.expiresAt > now
+        ? v.instanceId
+        : null,
+    );
   }
 
   putInstanceId(key: string, instanceId: string, expiresAt: number): Promise<void> {
-    return this.writeJson(`${this.dir}/instances/${key}.json`, { instanceId, expiresAt });
+    this.writeJson("instances", key, { instanceId, expiresAt });
+    return Promise.resolve();
   }
 
-  async dropInstanceId(key: string): Promise<void> {
-    await Deno.remove(`${this.dir}/instances/${key}.json`).catch(() => {});
+  dropInstanceId(key: string): Promise<void> {
+    if (this.usable("instances")) {
+      try {
+        Deno.removeSync(`${this.dir}/instances/${key}.json`);
+      } catch { /* already gone */ }
+    }
+    return Promise.resolve();
   }
 
   async withLock<T>(key: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(`${this.dir}/locks/${key}.lock`, { read: true, write: true, create: true, mode: 0o600 });
+      if (!this.writable("locks")) return await fn();
+      file = Deno.openSync(`${this.dir}/locks/${key}.lock`, { read: true, write: true, create: true, mode: 0o600 });
     } catch {
       return await fn();
     }
@@ -250,5 +313,29 @@ class FileCache implements Cache {
       if (locked) await file.unlock().catch(() => {});
       file.close();
     }
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Our uid. `Deno.uid()` and /proc/self need permissions the release does not
+ * grant (`--allow-sys=uid`, `--allow-all`), so: the owner of a file we just
+ * created in `dir`. Null when we cannot create one there.
+ */
+function ownUid(dir: string): number | null {
+  // createNew makes the name safe; randomUUID would cost more than the rest of a hit.
+  const probe = `${dir}/.uid-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    Deno.writeFileSync(probe, new Uint8Array(), { createNew: true, mode: 0o600 });
+    return Deno.lstatSync(probe).uid;
+  } catch {
+    return null;
+  } finally {
+    try {
+      Deno.removeSync(probe);
+    } catch { /* never created */ }
   }
 }

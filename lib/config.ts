@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ReadTextFile } from "./files.ts";
 import { isRegion, normalizeServer } from "./registry.ts";
 
 /** Environment variables, as `Deno.env.toObject()` returns them. */
@@ -140,8 +141,8 @@ export function parseConfig(text: string, path: string): HelperConfig {
 /** Options for {@link loadConfig}. */
 export interface LoadConfigOptions {
   env: Env;
-  /** Reads a file as text; throws `Deno.errors.NotFound` when it does not exist. */
-  readTextFile: (path: string) => Promise<string>;
+  /** Reads a file as text; null when it does not exist. */
+  readTextFile: ReadTextFile;
 }
 
 /**
@@ -152,13 +153,17 @@ export interface LoadConfigOptions {
 export async function loadConfig({ env, readTextFile }: LoadConfigOptions): Promise<HelperConfig> {
   const { path, explicit } = configPath(env);
   if (path === null) return { path: null, registries: new Map() };
-  let text: string;
+  let text: string | null;
   try {
     text = await readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound && !explicit) return { path: null, registries: new Map() };
-    const why = err instanceof Deno.errors.NotFound ? "does not exist" : `cannot be read (${errName(err)})`;
-    throw new ConfigError(`config file ${path}${explicit ? ` (${ENV_PREFIX}CONFIG)` : ""} ${why}`);
+    throw new ConfigError(
+      `config file ${path}${explicit ? ` (${ENV_PREFIX}CONFIG)` : ""} cannot be read (${errName(err)})`,
+    );
+  }
+  if (text === null) {
+    if (!explicit) return { path: null, registries: new Map() };
+    throw new ConfigError(`config file ${path} (${ENV_PREFIX}CONFIG) does not exist`);
   }
   return parseConfig(text, path);
 }
@@ -173,10 +178,19 @@ export async function loadConfig({ env, readTextFile }: LoadConfigOptions): Prom
  * ```
  */
 export function envSettings(env: Env): EnvSettings {
-  const get = (name: string) => {
+  return { ...envTarget(env), ...envTransport(env) };
+}
+
+function envGetter(env: Env) {
+  return (name: string) => {
     const v = env[ENV_PREFIX + name]?.trim();
     return v === "" ? undefined : v;
   };
+}
+
+/** The env vars that decide which instance a host maps to (a cache hit needs only these). */
+export function envTarget(env: Env): Pick<EnvSettings, "instanceId" | "region"> {
+  const get = envGetter(env);
   const instanceId = get("INSTANCE_ID");
   const region = get("REGION");
   if (instanceId !== undefined && !INSTANCE_ID_RE.test(instanceId)) {
@@ -188,6 +202,12 @@ export function envSettings(env: Env): EnvSettings {
   if (instanceId !== undefined && region === undefined) {
     throw new ConfigError(`${ENV_PREFIX}INSTANCE_ID is set but ${ENV_PREFIX}REGION is not; set both`);
   }
+  return { instanceId, region };
+}
+
+/** The env vars that shape API calls: endpoints and the time bound (needed on a cache miss only). */
+export function envTransport(env: Env): Pick<EnvSettings, "apiEndpoint" | "stsEndpoint" | "timeoutMs"> {
+  const get = envGetter(env);
   const endpointText = get("API_ENDPOINT");
   const apiEndpoint = endpointText === undefined ? undefined : parseEndpoint(endpointText, `${ENV_PREFIX}API_ENDPOINT`);
   const stsText = get("STS_ENDPOINT");
@@ -206,7 +226,7 @@ export function envSettings(env: Env): EnvSettings {
     }
     timeoutMs = Math.round(seconds * 1000);
   }
-  return { instanceId, region, apiEndpoint, stsEndpoint, timeoutMs };
+  return { apiEndpoint, stsEndpoint, timeoutMs };
 }
 
 /** Parses `host[:port]` (HTTPS) or `http(s)://host[:port]`. */

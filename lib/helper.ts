@@ -14,8 +14,17 @@ import {
   type Selection,
 } from "./auth.ts";
 import { type Cache, cacheDir, cacheKey, isFresh, openCache, type TokenEntry } from "./cache.ts";
+import { localFileReader, type ReadTextFile } from "./files.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { ConfigError, type Env, type EnvSettings, envSettings, type HelperConfig, loadConfig } from "./config.ts";
+import {
+  ConfigError,
+  type Env,
+  type EnvSettings,
+  envTarget,
+  envTransport,
+  type HelperConfig,
+  loadConfig,
+} from "./config.ts";
 import { type CredentialStore, HelperError, NotFoundError } from "./protocol.ts";
 import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
 import type { TokenApi } from "./config.ts";
@@ -31,8 +40,8 @@ export interface Backend {
 export interface HelperOptions {
   env: Env;
   now?: () => number;
-  /** Reads a file as text; throws `Deno.errors.NotFound` when absent. */
-  readTextFile?: (path: string) => Promise<string>;
+  /** Reads a file as text; null when absent (default {@link localFileReader}). */
+  readTextFile?: ReadTextFile;
   /** Loads the SDK-backed parts; the default imports `lib/backend.ts`. */
   loadBackend?: () => Promise<Backend>;
   /** The cache; default: the file cache in {@link cacheDir}, or none when unusable. */
@@ -71,15 +80,23 @@ const BACKEND = "./backend.ts";
 export function createHelper(opts: HelperOptions): Helper {
   const env = opts.env;
   const now = opts.now ?? Date.now;
-  const readTextFile = opts.readTextFile ?? Deno.readTextFile;
+  const readTextFile = opts.readTextFile ?? localFileReader(env.HOME);
   const loadBackend = opts.loadBackend ?? (() => import(BACKEND) as Promise<Backend>);
 
-  async function settings(): Promise<{ config: HelperConfig; envs: EnvSettings }> {
+  /** Settings a cache hit needs: the config file and the env vars that map hosts. */
+  async function settings(): Promise<{ config: HelperConfig; envs: Pick<EnvSettings, "instanceId" | "region"> }> {
     try {
-      return { config: await loadConfig({ env, readTextFile }), envs: envSettings(env) };
+      return { config: await loadConfig({ env, readTextFile }), envs: envTarget(env) };
     } catch (err) {
-      if (err instanceof ConfigError) throw new HelperError(err.message);
-      throw err;
+      throw userFacing(err);
+    }
+  }
+  /** Endpoints and the time bound: parsed on a miss only, so a hit skips the work. */
+  function transport() {
+    try {
+      return envTransport(env);
+    } catch (err) {
+      throw userFacing(err);
     }
   }
 
@@ -91,8 +108,8 @@ export function createHelper(opts: HelperOptions): Helper {
   }
 
   const log = opts.log ?? createLogger({ env });
-  let cachePromise: Promise<Cache> | undefined;
-  const cache = () => (cachePromise ??= opts.cache ? Promise.resolve(opts.cache) : openCache(cacheDir(env), log.warn));
+  let opened: Cache | undefined;
+  const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn));
 
   async function get(server: string) {
     const host = normalizeServer(server);
@@ -101,16 +118,15 @@ export function createHelper(opts: HelperOptions): Helper {
     const target = resolveTarget(host, config, envs);
     if (target === null) throw new NotFoundError();
     const started = now();
-    const deadline = started + envs.timeoutMs;
     let selection: Selection;
     try {
-      selection = await selectCredentialSource({ env, readTextFile, stsEndpoint: envs.stsEndpoint });
+      selection = await selectCredentialSource({ env, readTextFile });
     } catch (err) {
       throw userFacing(err);
     }
     const { identity } = selection.source;
     const key = await cacheKey("token", identity, host);
-    const store = await cache();
+    const store = cache();
     const answer = (t: { username: string; password: string }) => {
       log.secret(t.password);
       return { ServerURL: server.trim(), Username: t.username, Secret: t.password };
@@ -120,6 +136,8 @@ export function createHelper(opts: HelperOptions): Helper {
       log.debug(`cache hit for ${host} (${selection.source.kind})`);
       return answer(hit);
     }
+    const net = transport();
+    const deadline = started + net.timeoutMs;
     return await store.withLock(key, Math.max(0, deadline - now()), async () => {
       // Another process may have fetched it while we waited for the lock.
       const held = await store.getToken(key);
@@ -128,14 +146,16 @@ export function createHelper(opts: HelperOptions): Helper {
         return answer(held);
       }
       log.debug(`cache miss for ${host}; calling the ACR API as ${selection.source.kind}`);
+      // A stray rejection inside an SDK must not print a stack trace after our answer.
+      globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
       const backend = await loadBackend();
       backend.installProxySupport(env);
       let token: RegistryToken;
       try {
-        const credential = await backend.buildCredential(selection, { stsEndpoint: envs.stsEndpoint });
+        const credential = await backend.buildCredential(selection, { stsEndpoint: net.stsEndpoint });
         const api = backend.createAcrApi({
           credential: guardCredential({ source: selection.source, credential }),
-          endpoint: envs.apiEndpoint,
+          endpoint: net.apiEndpoint,
           deadline,
           now,
           onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),
@@ -173,11 +193,11 @@ export function createHelper(opts: HelperOptions): Helper {
     },
     async erase(server: string) {
       const host = normalizeServer(server);
-      if (host !== null) await (await cache()).eraseHost(host);
+      if (host !== null) await cache().eraseHost(host);
     },
     async list() {
       const out: Record<string, string> = {};
-      for (const e of await (await cache()).listTokens(now())) out[e.host] = e.username;
+      for (const e of await cache().listTokens(now())) out[e.host] = e.username;
       return out;
     },
   };
@@ -189,7 +209,11 @@ export function createHelper(opts: HelperOptions): Helper {
  * `DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID`/`_REGION`, which also name the
  * instance of an Enterprise host (skipping ListInstance).
  */
-export function resolveTarget(host: string, config: HelperConfig, envs: EnvSettings): Target | null {
+export function resolveTarget(
+  host: string,
+  config: HelperConfig,
+  envs: Pick<EnvSettings, "instanceId" | "region">,
+): Target | null {
   const known = parseAcrHost(host);
   const override = config.registries.get(host);
   if (override) {
@@ -316,6 +340,7 @@ export function summarize(err: unknown): string {
 
 function userFacing(err: unknown): unknown {
   if (err instanceof HelperError) return err;
+  if (err instanceof ConfigError) return new HelperError(err.message);
   if (err instanceof Error && ["AcrApiError", "NoCredentialsError", "CredentialSourceError"].includes(err.name)) {
     return new HelperError(err.message);
   }

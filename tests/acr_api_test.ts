@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { localFileReader } from "../lib/files.ts";
 import { AcrApiError, createAcrApi } from "../lib/acr_api.ts";
 import { resolveCredentials } from "../lib/auth.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
@@ -22,7 +23,7 @@ async function withApi(
     maxPageSize: opts.maxPageSize,
   });
   try {
-    const { credential } = await resolveCredentials({ env, readTextFile: Deno.readTextFile });
+    const { credential } = await resolveCredentials({ env, readTextFile: localFileReader(env.HOME) });
     const api = createAcrApi({
       credential,
       endpoint: { protocol: "http", host: fake.url.slice("http://".length) },

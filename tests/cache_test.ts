@@ -45,14 +45,51 @@ Deno.test("cache dir: env, XDG_CACHE_HOME, ~/.cache; disabled by DISABLE_CACHE",
   assert.equal(cacheDir({}), null);
 });
 
-Deno.test("cache: a symlinked cache directory is not used", async () => {
+const ENTRY = { host: PERSONAL, username: "u", password: "p-secret", issuedAt: 0, expiresAt: 3_600_000 };
+const KEY_A = "a".repeat(64);
+const KEY_B = "b".repeat(64);
+const isRoot = (await Deno.stat(await tempHome())).uid === 0;
+
+Deno.test("cache: a symlinked cache directory is neither followed nor written through", async () => {
   const home = await tempHome();
   await Deno.mkdir(`${home}/real`);
   await Deno.symlink(`${home}/real`, `${home}/link`);
   const warnings: string[] = [];
-  const c = await openCache(`${home}/link`, (m) => warnings.push(m));
-  assert.equal(c.kind, "null");
+  const c = openCache(`${home}/link`, (m) => warnings.push(m));
+  await c.putToken(KEY_A, ENTRY, 0);
+  assert.equal(await c.getToken(KEY_A), null);
+  assert.deepEqual([...Deno.readDirSync(`${home}/real`)], []);
   assert.match(warnings[0], /symlink/);
+});
+
+Deno.test("cache: round trip; a renamed or symlinked token file is not used; no probe files left", async () => {
+  const dir = `${await tempHome()}/c`;
+  const c = openCache(dir);
+  await c.putToken(KEY_A, ENTRY, 0);
+  assert.deepEqual(await openCache(dir).getToken(KEY_A), ENTRY);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["instances", "locks", "tokens"]);
+  await Deno.rename(`${dir}/tokens/${KEY_A}.json`, `${dir}/tokens/${KEY_B}.json`);
+  assert.equal(await openCache(dir).getToken(KEY_B), null, "a file moved to another key must not be used");
+  await Deno.rename(`${dir}/tokens/${KEY_B}.json`, `${dir}/a.json`);
+  await Deno.symlink(`${dir}/a.json`, `${dir}/tokens/${KEY_A}.json`);
+  assert.equal(await openCache(dir).getToken(KEY_A), null, "a symlinked file must not be followed");
+});
+
+Deno.test({
+  name: "cache: files and directories owned by another user are not used",
+  ignore: !isRoot, // only root can give a file away
+  fn: async () => {
+    const dir = `${await tempHome()}/c`;
+    await openCache(dir).putToken(KEY_A, ENTRY, 0);
+    await Deno.chown(`${dir}/tokens/${KEY_A}.json`, 65534, 65534);
+    assert.equal(await openCache(dir).getToken(KEY_A), null);
+    await Deno.chown(`${dir}/tokens/${KEY_A}.json`, 0, 0);
+    assert.deepEqual(await openCache(dir).getToken(KEY_A), ENTRY);
+    await Deno.chown(`${dir}/tokens`, 65534, 65534);
+    const warnings: string[] = [];
+    assert.equal(await openCache(dir, (m) => warnings.push(m)).getToken(KEY_A), null);
+    assert.match(warnings[0], /another user/);
+  },
 });
 
 Deno.test("get: warm get makes no API call; files are 0600 in a 0700 dir, without the key id", () =>
@@ -130,12 +167,14 @@ Deno.test("get: a corrupt cache file is ignored and rebuilt, silently", () =>
 Deno.test("get: read-only cache dir, no HOME, or DISABLE_CACHE: works, nothing on stderr", () =>
   withFake(async (env) => {
     const ro = await tempHome();
-    await Deno.chmod(ro, 0o500);
+    await Deno.chmod(ro, 0o500); // root ignores this, so also a path nobody can create (/proc)
     for (
-      const e of [{ ...env, DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: `${ro}/c` }, { ...env, HOME: "" }, {
-        ...env,
-        DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1",
-      }]
+      const e of [
+        { ...env, DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: `${ro}/c` },
+        { ...env, DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: "/proc/acr-helper-cache" },
+        { ...env, HOME: "" },
+        { ...env, DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" },
+      ]
     ) {
       const r = await runHelper(["get"], PERSONAL, e);
       assert.deepEqual([r.code, r.stderr], [0, ""], r.stdout);

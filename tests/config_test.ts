@@ -46,7 +46,7 @@ for (const [text, re] of BAD) {
 }
 
 Deno.test("config: a missing default file is empty; a missing named file is an error", async () => {
-  const notFound = () => Promise.reject(new Deno.errors.NotFound("x"));
+  const notFound = () => Promise.resolve(null);
   assert.equal((await loadConfig({ env: { HOME: "/h" }, readTextFile: notFound })).registries.size, 0);
   await assert.rejects(
     loadConfig({ env: { DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: "/nope.json" }, readTextFile: notFound }),

@@ -6,7 +6,7 @@ import { isNotFound } from "../lib/protocol.ts";
 import { NullCache } from "../lib/cache.ts";
 
 const NO_CONFIG = parseConfig("{}", "c.json");
-const ENV0 = { timeoutMs: 30_000 };
+const ENV0 = {};
 
 Deno.test("target: the config entry wins over the built-in form and keeps its kind", () => {
   const config = parseConfig(
@@ -44,7 +44,7 @@ Deno.test("helper: a non-ACR host never loads the SDK backend", async () => {
   let loaded = 0;
   const helper = createHelper({
     env: {},
-    readTextFile: () => Promise.reject(new Deno.errors.NotFound("x")),
+    readTextFile: () => Promise.resolve(null),
     loadBackend: () => (loaded++, Promise.reject(new Error("must not load"))),
   });
   const err = await helper.get("ghcr.io").catch((e) => e);
@@ -70,7 +70,7 @@ Deno.test("helper: Enterprise host resolves the name, then asks for the instance
   const helper = createHelper({
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: "id", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "s" },
     cache: new NullCache(),
-    readTextFile: () => Promise.reject(new Deno.errors.NotFound("x")),
+    readTextFile: () => Promise.resolve(null),
     loadBackend: () => Promise.resolve(backend),
   });
   const creds = await helper.get("team-registry.cn-shanghai.cr.aliyuncs.com");

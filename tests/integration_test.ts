@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { runHelper, tempHome } from "./util.ts";
+import { runHelper as runPlain, type RunResult, tempHome } from "./util.ts";
 
 // Canary secrets: none may ever appear on stdout or stderr.
 const KEY = { accessKeyId: "LTAIcanaryid", accessKeySecret: "CANARY-ak-secret-4f1e" };
@@ -33,12 +33,49 @@ async function env(extra: Record<string, string> = {}): Promise<Record<string, s
     ...extra,
   };
 }
+const CANARIES = [KEY.accessKeySecret, STS.accessKeySecret, STS.securityToken, "oidc-jwt-canary", "CANARY-"];
 function assertNoSecrets(...outputs: string[]) {
   for (const out of outputs) {
-    for (const secret of [KEY.accessKeySecret, STS.accessKeySecret, STS.securityToken, "oidc-jwt-canary"]) {
-      assert.ok(!out.includes(secret), `secret leaked: ${secret}`);
-    }
+    for (const secret of CANARIES) assert.ok(!out.includes(secret), `secret leaked: ${secret}`);
   }
+}
+
+/**
+ * Every scenario runs at debug level with a log file: no canary secret on
+ * stdout, stderr, in the log or the cache; the temporary password only on
+ * `get`'s stdout and in the cache.
+ */
+async function runHelper(args: string[], stdin: string, e: Record<string, string>): Promise<RunResult> {
+  const logged = "DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL" in e;
+  const logFile = `${e.HOME || await tempHome()}/canary-${crypto.randomUUID()}.log`;
+  const r = await runPlain(
+    args,
+    stdin,
+    logged ? e : {
+      ...e,
+      DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL: "debug",
+      DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: logFile,
+    },
+  );
+  const log = await Deno.readTextFile(logFile).catch(() => "");
+  if (!logged && r.code === 0 && args[0] === "get") assert.match(log, /cache (hit|miss)|not ours/, "debug log written");
+  const cached: string[] = [];
+  const cacheDir = e.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR ?? `${e.HOME}/.cache/docker-credential-acr-helper`;
+  for (const sub of ["tokens", "instances"]) {
+    try {
+      for (const f of Deno.readDirSync(`${cacheDir}/${sub}`)) {
+        cached.push(Deno.readTextFileSync(`${cacheDir}/${sub}/${f.name}`));
+      }
+    } catch { /* no cache */ }
+  }
+  assertNoSecrets(r.stdout, r.stderr, log, ...cached);
+  for (const password of fake.issued) {
+    for (const [where, text] of [["stderr", r.stderr], ["log", log]]) {
+      assert.ok(!text.includes(password), `temporary password in ${where}`);
+    }
+    if (args[0] !== "get") assert.ok(!r.stdout.includes(password), "temporary password on stdout");
+  }
+  return r;
 }
 function assertCredentials(stdout: string, server: string) {
   assert.ok(stdout.endsWith("}\n"), "one JSON line");

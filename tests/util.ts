@@ -25,10 +25,21 @@ export interface RunResult {
 }
 
 /** Runs `main.ts <args>` with `stdin` and only the given environment (plus PATH and DENO_DIR). */
-export async function runHelper(args: string[], stdin: string, env: Record<string, string>): Promise<RunResult> {
+export function runHelper(args: string[], stdin: string, env: Record<string, string>): Promise<RunResult> {
+  return runScript(MAIN, RELEASE_FLAGS, args, stdin, env);
+}
+
+/** Runs any script the way {@link runHelper} runs the helper (the bench's baseline and RSS probe). */
+export async function runScript(
+  script: string,
+  flags: string[],
+  args: string[],
+  stdin: string,
+  env: Record<string, string>,
+): Promise<RunResult> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...RELEASE_FLAGS, MAIN, ...args],
+    args: ["run", "--quiet", "--no-prompt", ...flags, script, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
