@@ -18,11 +18,11 @@
  */
 import { type Env, homeOf } from "./config.ts";
 import type { ReadTextFile } from "./files.ts";
+import { type IniData, parseIni } from "./ini.ts";
 
 // Computed specifiers keep the npm packages out of the start-up module graph:
 // selecting a source (for the cache key) must not load the SDK.
 const CREDENTIALS_SPEC = "@alicloud/credentials";
-const INI_SPEC = "ini";
 
 /** Where credentials come from, without any secret. */
 export interface CredentialSourceInfo {
@@ -149,7 +149,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
       continue;
     }
     const profile = profileName ?? "default";
-    const selection = await credentialsFileSelection(text, file, profile);
+    const selection = credentialsFileSelection(text, file, profile);
     if (selection) return selection;
     tried.push(`${file} (no profile "${profile}")`);
   }
@@ -178,15 +178,8 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
   throw new NoCredentialsError(tried);
 }
 
-async function credentialsFileSelection(text: string, file: string, profile: string): Promise<Selection | null> {
-  const iniNs = await import(INI_SPEC);
-  const ini = iniNs.default ?? iniNs;
-  let parsed: Record<string, Record<string, string> | undefined>;
-  try {
-    parsed = ini.parse(text);
-  } catch {
-    throw new CredentialSourceError(`credentials file ${file} is not a valid INI file`);
-  }
+function credentialsFileSelection(text: string, file: string, profile: string): Selection | null {
+  const parsed: Partial<IniData> = parseIni(text);
   const p = parsed[profile];
   if (!p || typeof p !== "object") return null;
   const where = `${file} [${profile}]`;

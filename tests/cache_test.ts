@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { cacheDir, isFresh, openCache } from "../lib/cache.ts";
 import { redact } from "../lib/log.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
-import { runHelper, tempHome } from "./util.ts";
+import { RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAIcache01", accessKeySecret: "CANARY-cache-secret-31c" };
 const KEY2 = { accessKeyId: "LTAIcache02", accessKeySecret: "CANARY-cache-secret-other" };
@@ -106,6 +106,28 @@ Deno.test("get: warm get makes no API call; files are 0600 in a 0700 dir, withou
       const text = await Deno.readTextFile(`${dir}/tokens/${f.name}`);
       assert.ok(!text.includes(KEY.accessKeyId) && !text.includes(KEY.accessKeySecret));
     }
+  }));
+
+Deno.test("get: a cache hit loads no npm package (empty DENO_DIR, --cached-only), with env keys or a credentials file", () =>
+  withFake(async (env) => {
+    const fileEnv = { ...env, ALIBABA_CLOUD_ACCESS_KEY_ID: "", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "" };
+    await Deno.mkdir(`${env.HOME}/.alibabacloud`);
+    await Deno.writeTextFile(
+      `${env.HOME}/.alibabacloud/credentials`,
+      `[default]\ntype = access_key\naccess_key_id = ${KEY2.accessKeyId}\naccess_key_secret = ${KEY2.accessKeySecret}\n`,
+    );
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    for (const e of [env, fileEnv]) {
+      assert.equal((await runHelper(["get"], PERSONAL, e)).code, 0);
+      const offline = { ...e, DENO_DIR: await Deno.makeTempDir() };
+      const hit = await runScript(main, ["--cached-only", ...RELEASE_FLAGS], ["get"], PERSONAL, offline);
+      assert.equal(hit.code, 0, hit.stdout + hit.stderr);
+      // The same run on a miss needs the SDKs, which that DENO_DIR does not have: the check has teeth.
+      await runHelper(["erase"], PERSONAL, e);
+      const miss = await runScript(main, ["--cached-only", ...RELEASE_FLAGS], ["get"], PERSONAL, offline);
+      assert.equal(miss.code, 1);
+    }
+    assert.equal(fake.calls.personalToken, 2);
   }));
 
 Deno.test("get: another identity never gets the first identity's token", () =>
