@@ -4,6 +4,6 @@
  *
  * @module
  */
-export { buildCredential } from "./auth.ts";
+export { buildCredential } from "./providers.ts";
 export { createAcrApi } from "./acr_api.ts";
 export { installProxySupport } from "./proxy.ts";

@@ -31,7 +31,7 @@ import type { TokenApi } from "./config.ts";
 
 /** The SDK-backed parts, loaded on demand (see `lib/backend.ts`). */
 export interface Backend {
-  buildCredential(selection: Selection, opts: Pick<AuthOptions, "stsEndpoint">): Promise<ClientCredential>;
+  buildCredential(selection: Selection, opts: Pick<AuthOptions, "stsEndpoint">): ClientCredential;
   createAcrApi(opts: AcrApiOptions): AcrApi;
   installProxySupport(env: Env): void;
 }
@@ -152,7 +152,7 @@ export function createHelper(opts: HelperOptions): Helper {
       backend.installProxySupport(env);
       let token: RegistryToken;
       try {
-        const credential = await backend.buildCredential(selection, { stsEndpoint: net.stsEndpoint });
+        const credential = backend.buildCredential(selection, { stsEndpoint: net.stsEndpoint });
         const api = backend.createAcrApi({
           credential: guardCredential({ source: selection.source, credential }),
           endpoint: net.apiEndpoint,

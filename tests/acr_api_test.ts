@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { localFileReader } from "../lib/files.ts";
 import { AcrApiError, createAcrApi } from "../lib/acr_api.ts";
-import { resolveCredentials } from "../lib/auth.ts";
+import { resolveCredentials } from "../lib/providers.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 
 const KEY = { accessKeyId: "LTAItest", accessKeySecret: "test-secret-value" };

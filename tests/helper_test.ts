@@ -63,7 +63,7 @@ Deno.test("helper: Enterprise host resolves the name, then asks for the instance
     findInstanceId: (r, n) => (calls.push(`find ${r} ${n}`), Promise.resolve("cri-found")),
   };
   const backend: Backend = {
-    buildCredential: () => Promise.resolve({ getCredential: () => Promise.resolve({}) }),
+    buildCredential: () => ({ getCredential: () => Promise.resolve({}) }),
     createAcrApi: () => api,
     installProxySupport: () => {},
   };
