@@ -4,8 +4,8 @@
  * @module
  */
 import { handleAction, HelperError, isAction } from "./lib/protocol.ts";
-import { createHelper } from "./lib/helper.ts";
-import { NAME, VERSION } from "./lib/version.ts";
+import { type Backend, createHelper } from "./lib/helper.ts";
+import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
 
 const MAX_STDIN = 1 << 20;
 
@@ -59,8 +59,32 @@ function decode(bytes: Uint8Array): string {
   return String.fromCharCode(...bytes);
 }
 
+/** `name version (commit)`: the build's commit, else the checkout's, else "unknown". */
+export function versionText(): string {
+  let commit: string | null = BUILD_COMMIT.startsWith("@@") ? null : BUILD_COMMIT;
+  if (commit === null && new URL(import.meta.url).protocol === "file:") {
+    commit = sourceCommit(new URL(".", import.meta.url), (u) => {
+      try {
+        return Deno.readTextFileSync(u);
+      } catch {
+        return null;
+      }
+    });
+  }
+  return `${NAME} ${VERSION} (commit ${commit ? commit.slice(0, 12) : "unknown"})`;
+}
+
+const TTY_HINT = `${NAME}: the registry server URL goes on stdin, for example:
+  echo registry.cn-hangzhou.aliyuncs.com | ${NAME} get`;
+
+/** What {@link main} can be given instead of its defaults. */
+export interface MainOptions {
+  /** Loads the SDK side; the bundle passes a literal import so it is included. */
+  loadBackend?: () => Promise<Backend>;
+}
+
 /** Runs the CLI and returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
   if (args.length !== 1) {
     write(USAGE + "\n");
     return 1;
@@ -75,17 +99,31 @@ export async function main(args: string[]): Promise<number> {
     write(`unknown action: ${action}\n`);
     return 1;
   }
-  const helper = createHelper({ env: Deno.env.toObject() });
-  return await handleAction(action, helper, { readStdin, write, versionText: `${NAME} ${VERSION}` });
+  if ((action === "get" || action === "erase" || action === "store") && Deno.stdin.isTerminal()) {
+    // Nobody will type a server URL: say how the helper is used instead of waiting.
+    Deno.stderr.writeSync(new TextEncoder().encode(TTY_HINT + "\n"));
+    return 1;
+  }
+  const helper = createHelper({ env: Deno.env.toObject(), loadBackend: opts.loadBackend });
+  return await handleAction(action, helper, {
+    readStdin,
+    write,
+    get versionText() {
+      return versionText();
+    },
+  });
 }
 
-if (import.meta.main) {
+/** Runs {@link main} as the process: exit code, and no stack trace ever. */
+export async function run(opts: MainOptions = {}): Promise<never> {
   let code: number;
   try {
-    code = await main(Deno.args);
+    code = await main(Deno.args, opts);
   } catch {
     write("unexpected error; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details\n");
     code = 1;
   }
   Deno.exit(code);
 }
+
+if (import.meta.main) await run();

@@ -410,10 +410,32 @@ Deno.test("cli: usage, version, unknown action", async () => {
   assert.match(none.stdout, /stdin/);
   const help = await runHelper(["--help"], "", e);
   assert.equal(help.code, 0);
-  const v = await runHelper(["-v"], "", e);
-  assert.deepEqual([v.code, v.stdout.startsWith("docker-credential-acr-helper ")], [0, true]);
+  const head = new TextDecoder().decode(
+    (await new Deno.Command("git", { args: ["rev-parse", "HEAD"] }).output()).stdout,
+  );
+  for (const flag of ["-v", "--version", "version"]) {
+    const v = await runHelper([flag], "", e);
+    assert.deepEqual([v.code, v.stdout], [0, `docker-credential-acr-helper 0.1.0 (commit ${head.slice(0, 12)})\n`]);
+  }
   const u = await runHelper(["bogus"], "", e);
   assert.deepEqual([u.code, u.stdout], [1, "unknown action: bogus\n"]);
   const extra = await runHelper(["get", "extra"], "", e);
   assert.equal(extra.code, 1);
+});
+
+Deno.test({
+  name: "cli: get with a terminal on stdin prints how to use it instead of waiting",
+  ignore: !(await Deno.stat("/usr/bin/script").then(() => true, () => false)),
+  fn: async () => {
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const cmd = `${Deno.execPath()} run --quiet --allow-env --allow-read --allow-write --allow-net ${main} get`;
+    const out = await new Deno.Command("timeout", {
+      args: ["20", "script", "-qec", cmd, "/dev/null"],
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 1);
+    assert.match(text, /server URL goes on stdin/);
+    assert.match(text, /\| docker-credential-acr-helper get/);
+  },
 });

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { startFakeAcr } from "./fake/server.ts";
+import { RELEASE_FLAGS, runScript, tempHome } from "./util.ts";
+
+const KEY = { accessKeyId: "LTAIbundle", accessKeySecret: "CANARY-bundle-secret" };
+
+Deno.test("bundle: one self-contained file; runs outside the project with no npm cache, offline", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const built = await new Deno.Command(Deno.execPath(), { args: ["task", "--quiet", "bundle"], cwd: root }).output();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/docker-credential-acr-helper.js`;
+  await Deno.copyFile(`${root}/dist/docker-credential-acr-helper.js`, file);
+  const text = await Deno.readTextFile(file);
+  assert.ok(text.startsWith(`#!/usr/bin/env -S deno run --quiet --no-prompt ${RELEASE_FLAGS.join(" ")}\n`));
+  assert.ok(!/from "npm:|from "node:module"/.test(text), "no npm import, no eager node:module");
+
+  const fake = startFakeAcr({ keys: [KEY] });
+  try {
+    const env = {
+      HOME: await tempHome(),
+      DENO_DIR: `${dir}/empty-deno-dir`,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: KEY.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY.accessKeySecret,
+    };
+    const flags = ["--cached-only", ...RELEASE_FLAGS];
+    const host = "registry.cn-hangzhou.aliyuncs.com";
+    const cold = await runScript(file, flags, ["get"], host, env);
+    assert.equal(cold.code, 0, cold.stdout + cold.stderr);
+    assert.equal(JSON.parse(cold.stdout).Secret, fake.issued[0]);
+    const warm = await runScript(file, flags, ["get"], host, env);
+    assert.equal(warm.stdout, cold.stdout);
+    assert.equal(fake.calls.total, 1);
+    const notOurs = await runScript(file, flags, ["get"], "ghcr.io", env);
+    assert.deepEqual([notOurs.code, notOurs.stdout], [1, "credentials not found in native keychain\n"]);
+    const v = await runScript(file, flags, ["version"], "", env);
+    assert.match(v.stdout, /^docker-credential-acr-helper 0\.1\.0 \(commit [0-9a-f]{12}\)\n$/);
+  } finally {
+    await fake.close();
+  }
+});
