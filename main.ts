@@ -4,7 +4,7 @@
  * @module
  */
 import { handleAction, HelperError, isAction } from "./lib/protocol.ts";
-import { type Backend, createHelper } from "./lib/helper.ts";
+import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
 
 const MAX_STDIN = 1 << 20;
@@ -104,7 +104,14 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     Deno.stderr.writeSync(new TextEncoder().encode(TTY_HINT + "\n"));
     return 1;
   }
-  const helper = createHelper({ env: Deno.env.toObject(), loadBackend: opts.loadBackend });
+  const load = opts.loadBackend ?? loadDefaultBackend;
+  const loadBackend = () => {
+    // A stray rejection inside an SDK must not print a stack trace after our answer. Installed with the
+    // SDKs (a miss), not at start-up: the first addEventListener is a measurable part of a cache hit.
+    globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
+    return load();
+  };
+  const helper = createHelper({ env: Deno.env.toObject(), loadBackend });
   return await handleAction(action, helper, {
     readStdin,
     write,

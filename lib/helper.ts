@@ -67,6 +67,10 @@ export interface Helper extends CredentialStore {
 
 // A computed specifier keeps the SDKs out of the start-up module graph.
 const BACKEND = "./backend.ts";
+/** Imports `lib/backend.ts` (the SDKs). */
+export function loadDefaultBackend(): Promise<Backend> {
+  return import(BACKEND) as Promise<Backend>;
+}
 
 /**
  * Creates the helper.
@@ -81,7 +85,7 @@ export function createHelper(opts: HelperOptions): Helper {
   const env = opts.env;
   const now = opts.now ?? Date.now;
   const readTextFile = opts.readTextFile ?? localFileReader(env.HOME);
-  const loadBackend = opts.loadBackend ?? (() => import(BACKEND) as Promise<Backend>);
+  const loadBackend = opts.loadBackend ?? loadDefaultBackend;
 
   /** Settings a cache hit needs: the config file and the env vars that map hosts. */
   async function settings(): Promise<{ config: HelperConfig; envs: Pick<EnvSettings, "instanceId" | "region"> }> {
@@ -146,8 +150,6 @@ export function createHelper(opts: HelperOptions): Helper {
         return answer(held);
       }
       log.debug(`cache miss for ${host}; calling the ACR API as ${selection.source.kind}`);
-      // A stray rejection inside an SDK must not print a stack trace after our answer.
-      globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
       const backend = await loadBackend();
       backend.installProxySupport(env);
       let token: RegistryToken;
