@@ -189,13 +189,15 @@ export function createHelper(opts: HelperOptions): Helper {
   return {
     resolve,
     get,
-    store() {
+    store(credentials) {
       // `docker login` always calls store; tokens are fetched on demand, so nothing is kept.
+      log.debug(`store for ${normalizeServer(credentials.ServerURL) ?? "a non-ACR server"}: nothing kept`);
       return Promise.resolve();
     },
     async erase(server: string) {
       const host = normalizeServer(server);
       if (host !== null) await cache().eraseHost(host);
+      log.debug(`erase for ${host ?? "a non-ACR server"}: cached tokens dropped`);
     },
     async list() {
       const out: Record<string, string> = {};

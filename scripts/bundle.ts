@@ -12,6 +12,7 @@
  * @module
  */
 import { RELEASE_FLAGS } from "../tests/util.ts";
+import { gitCommit, stampCommit } from "./commit.ts";
 
 const root = new URL("../", import.meta.url);
 const out = new URL("dist/docker-credential-acr-helper.js", root);
@@ -36,20 +37,10 @@ if (!text.includes(EAGER)) {
 }
 text = text.replace(EAGER, LAZY);
 
-const commit = await gitCommit();
-if (!text.includes("@@COMMIT@@")) throw new Error("bundle: commit placeholder not found");
-text = text.replace("@@COMMIT@@", commit ?? "@@COMMIT@@");
+const commit = await gitCommit(root.pathname);
+text = stampCommit(text, commit);
 
 const shebang = `#!/usr/bin/env -S deno run --quiet --no-prompt ${RELEASE_FLAGS.join(" ")}\n`;
 await Deno.writeTextFile(out, shebang + text.replace(/^#!.*\n/, ""));
 await Deno.chmod(out, 0o755);
 console.log(`${out.pathname} (${(text.length / 1024).toFixed(0)} KiB, commit ${commit?.slice(0, 12) ?? "unknown"})`);
-
-async function gitCommit(): Promise<string | null> {
-  try {
-    const r = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd: root.pathname }).output();
-    return r.success ? new TextDecoder().decode(r.stdout).trim() : null;
-  } catch {
-    return null;
-  }
-}

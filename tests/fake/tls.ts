@@ -13,8 +13,8 @@ export interface TestTls {
   key: string;
 }
 
-/** Makes a CA and a server certificate in a new temp dir. */
-export async function makeTestTls(): Promise<TestTls> {
+/** Makes a CA and a server certificate (127.0.0.1, localhost and `names`) in a new temp dir. */
+export async function makeTestTls(names: string[] = []): Promise<TestTls> {
   const dir = await Deno.makeTempDir({ prefix: "acr-helper-tls-" });
   const run = async (...args: string[]) => {
     const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" }).output();
@@ -47,7 +47,10 @@ export async function makeTestTls(): Promise<TestTls> {
     "-subj",
     "/CN=127.0.0.1",
   );
-  await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await Deno.writeTextFile(
+    `${dir}/ext.cnf`,
+    `subjectAltName=${["IP:127.0.0.1", ...["localhost", ...names].map((n) => `DNS:${n}`)].join(",")}\n`,
+  );
   await run(
     "x509",
     "-req",

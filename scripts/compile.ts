@@ -1,0 +1,43 @@
+/**
+ * `deno task compile [--target TRIPLE] [--output FILE]`: a native binary with
+ * the release permissions and the commit stamped (the release workflow runs
+ * this for each target). Compiles a stamped copy of the sources so the working
+ * tree is never edited. Offline, `deno compile` cannot download its runtime:
+ * set DENORT_BIN to a `denort` of the same Deno version.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { RELEASE_FLAGS } from "../tests/util.ts";
+import { gitCommit, stampCommit } from "./commit.ts";
+
+const { values } = parseArgs({
+  options: { target: { type: "string" }, output: { type: "string", default: "dist/docker-credential-acr-helper" } },
+});
+const root = new URL("../", import.meta.url).pathname;
+const output = values.output.startsWith("/") ? values.output : `${Deno.cwd()}/${values.output}`;
+
+const src = await Deno.makeTempDir({ prefix: "acr-helper-compile-" });
+try {
+  for (const f of ["main.ts", "deno.json", "deno.lock"]) await Deno.copyFile(`${root}${f}`, `${src}/${f}`);
+  await Deno.mkdir(`${src}/lib`);
+  for await (const e of Deno.readDir(`${root}lib`)) {
+    if (e.isFile) await Deno.copyFile(`${root}lib/${e.name}`, `${src}/lib/${e.name}`);
+  }
+  const version = `${src}/lib/version.ts`;
+  await Deno.writeTextFile(version, stampCommit(await Deno.readTextFile(version), await gitCommit(root)));
+
+  const args = ["compile", "--quiet", "--no-prompt", ...RELEASE_FLAGS];
+  // lib/backend.ts is reached through a computed import (kept out of the start-up graph): include it.
+  args.push("--include", "lib/backend.ts", "--output", output);
+  if (values.target) args.push("--target", values.target);
+  const r = await new Deno.Command(Deno.execPath(), { args: [...args, "main.ts"], cwd: src }).output();
+  if (!r.success) {
+    console.error(new TextDecoder().decode(r.stderr).trim());
+    if (!Deno.env.get("DENORT_BIN")) console.error("offline? set DENORT_BIN to a denort binary of this Deno version");
+    Deno.exit(1);
+  }
+  console.log(output);
+} finally {
+  await Deno.remove(src, { recursive: true });
+}

@@ -1,0 +1,198 @@
+/**
+ * Real clients authenticate through the helper: skopeo, podman, the docker
+ * CLI, dockerd (through the CLI) and helm pull from a TLS registry with
+ * htpasswd auth whose only password is the temporary one the (fake) ACR API
+ * issues. Run by tests/e2e/run.sh inside private namespaces; see stack.ts.
+ */
+import assert from "node:assert/strict";
+import {
+  CHART,
+  CHART_REPO,
+  ENTERPRISE,
+  HOSTS,
+  IMAGE_REPO,
+  IMAGE_TAG,
+  PERSONAL,
+  type Ran,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  sh,
+  startStack,
+} from "./stack.ts";
+
+const stack = await startStack();
+const timings: Array<{ client: string; host: string; ms: number }> = [];
+
+const ref = (host: string) => `${host}/${IMAGE_REPO}:${IMAGE_TAG}`;
+const podman = () => [
+  "podman",
+  `--root=${stack.work}/podman/root`,
+  `--runroot=${stack.work}/podman/run`,
+  `--tmpdir=${stack.work}/podman/tmp`,
+  "--storage-driver=vfs",
+  "--cgroup-manager=cgroupfs",
+  "--events-backend=none",
+];
+
+/** One pull per client; `check` asserts what the user would look at afterwards. */
+interface Client {
+  name: string;
+  pull(host: string, env: Record<string, string>): string[];
+  check(host: string, ran: Ran, env: Record<string, string>): Promise<void>;
+}
+const CLIENTS: Client[] = [
+  {
+    name: "skopeo inspect",
+    pull: (host) => ["skopeo", "inspect", `docker://${ref(host)}`],
+    check: (_host, ran) => {
+      assert.match(JSON.parse(ran.out).Digest, /^sha256:[0-9a-f]{64}$/);
+      return Promise.resolve();
+    },
+  },
+  {
+    name: "podman pull",
+    pull: (host) => [...podman(), "pull", "--quiet", ref(host)],
+    check: async (host, _ran, env) => {
+      assert.equal((await sh([...podman(), "image", "exists", ref(host)], env)).code, 0);
+    },
+  },
+  {
+    name: "docker manifest inspect",
+    pull: (host) => ["docker", "manifest", "inspect", ref(host)],
+    check: (_host, ran) => {
+      assert.equal(JSON.parse(ran.out).layers.length, 1);
+      return Promise.resolve();
+    },
+  },
+  {
+    name: "docker pull (dockerd)",
+    pull: (host) => ["docker", "pull", ref(host)],
+    check: async (host, ran, env) => {
+      assert.match(ran.out, /Status: /);
+      const inspected = await sh(["docker", "image", "inspect", "--format", "{{.Id}}", ref(host)], env);
+      assert.equal(inspected.code, 0, inspected.out);
+    },
+  },
+  {
+    name: "helm pull",
+    pull: (host) => [
+      "helm",
+      "pull",
+      `oci://${host}/${CHART_REPO}/${CHART.name}`,
+      "--version",
+      CHART.version,
+      "-d",
+      `${stack.work}/charts/${host}`,
+    ],
+    check: async (host) => {
+      const stat = await Deno.stat(`${stack.work}/charts/${host}/${CHART.name}-${CHART.version}.tgz`);
+      assert.ok(stat.size > 0);
+    },
+  },
+];
+
+async function lines(file: string): Promise<string[]> {
+  return (await Deno.readTextFile(file).catch(() => "")).split("\n").filter(Boolean);
+}
+const logLines = () => lines(stack.helperLog);
+const registryLog = () => lines(`${stack.work}/registry.log`);
+
+for (const client of CLIENTS) {
+  Deno.test(`e2e: ${client.name} pulls through the helper (Personal and Enterprise hosts)`, async () => {
+    for (const host of HOSTS) {
+      const before = (await logLines()).length;
+      const ran = await sh(client.pull(host, stack.env), stack.env);
+      assert.equal(ran.code, 0, `${client.name} ${host}: ${ran.out}`);
+      await client.check(host, ran, stack.env);
+      const helperRuns = (await logLines()).slice(before).filter((l) => l.includes(host));
+      assert.ok(helperRuns.length > 0, `${client.name} did not run the helper for ${host}`);
+      timings.push({ client: client.name, host, ms: ran.ms });
+    }
+  });
+}
+
+Deno.test("e2e: the whole run made one token call per registry (the cache is shared by every client)", () => {
+  const { personalToken, instanceToken, listInstance, rejected } = stack.fake.calls;
+  assert.deepEqual({ personalToken, instanceToken, listInstance, rejected }, {
+    personalToken: 1,
+    instanceToken: 1,
+    listInstance: 1,
+    rejected: 0,
+  });
+});
+
+Deno.test("e2e: docker login / logout run the helper's store / erase; logout drops the cached token", async () => {
+  const env = stack.env;
+  const config = `${env.HOME}/.docker/config.json`;
+  const before = (await logLines()).length;
+  const login = await sh(
+    ["docker", "login", "-u", REGISTRY_USER, "--password-stdin", PERSONAL],
+    env,
+    REGISTRY_PASSWORD,
+  );
+  assert.equal(login.code, 0, login.out);
+  assert.match(login.out, /Login Succeeded/);
+  const saved = await Deno.readTextFile(config);
+  assert.ok(!saved.includes(REGISTRY_PASSWORD), "docker kept the password in config.json instead of the helper");
+  assert.equal(JSON.parse(saved).credHelpers[PERSONAL], "acr-helper");
+
+  const logout = await sh(["docker", "logout", PERSONAL], env);
+  assert.equal(logout.code, 0, logout.out);
+  assert.match(logout.out, /Removing login credentials/);
+  const helperSaw = (await logLines()).slice(before).map((l) => l.replace(/^\S+ \w+ \[\d+\] /, ""));
+  // docker logout erases each spelling of the server it knows (host, https://host), so erase may come twice.
+  assert.deepEqual(helperSaw[0], `store for ${PERSONAL}: nothing kept`);
+  assert.ok(helperSaw.length >= 2, helperSaw.join("\n"));
+  for (const line of helperSaw.slice(1)) assert.equal(line, `erase for ${PERSONAL}: cached tokens dropped`);
+
+  const calls = stack.fake.calls.personalToken;
+  const again = await sh(CLIENTS[0].pull(PERSONAL, env), env);
+  assert.equal(again.code, 0, again.out);
+  assert.equal(stack.fake.calls.personalToken, calls + 1, "logout (erase) should have dropped the cached token");
+  // The Enterprise host's token was not erased.
+  const other = await sh(CLIENTS[0].pull(ENTERPRISE, env), env);
+  assert.equal(other.code, 0, other.out);
+  assert.equal(stack.fake.calls.instanceToken, 1);
+});
+
+Deno.test("e2e: with the fake issuing a password the registry rejects, every client fails", async () => {
+  const wrong = stack.wrongPasswordFake();
+  try {
+    const env = {
+      ...stack.env,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: wrong.url,
+      DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: `${stack.work}/cache-wrong-password`,
+    };
+    for (const client of CLIENTS) {
+      for (const host of HOSTS) {
+        const before = (await registryLog()).length;
+        const ran = await sh(client.pull(host, env), env);
+        assert.notEqual(ran.code, 0, `${client.name} ${host} succeeded with a wrong password: ${ran.out}`);
+        // The client did send the helper's password, and the registry refused it (docker manifest
+        // inspect, for one, reports "no such manifest" rather than the 401).
+        const rejected = (await registryLog()).slice(before).filter((l) =>
+          l.includes(`error authenticating user \\"${REGISTRY_USER}\\": authentication failure`) &&
+          l.includes(`http.request.host=${host} `)
+        );
+        assert.ok(rejected.length > 0, `${client.name} ${host}: the registry saw no rejected password: ${ran.out}`);
+      }
+    }
+    // The helper did answer (a token per registry), so each failure is the registry's rejection.
+    assert.equal(wrong.calls.personalToken, 1);
+    assert.equal(wrong.calls.instanceToken, 1);
+  } finally {
+    await wrong.close();
+  }
+});
+
+Deno.test("e2e: timings", async () => {
+  const rows = timings.map((t) =>
+    `| ${t.client} | ${t.host === PERSONAL ? "Personal" : "Enterprise"} | ${t.ms.toFixed(0)} |`
+  );
+  const table = ["| client | host | wall ms |", "| --- | --- | --- |", ...rows].join("\n");
+  console.log(`\n${table}\n`);
+  const root = new URL("../../", import.meta.url).pathname;
+  await Deno.mkdir(`${root}dist`, { recursive: true });
+  await Deno.writeTextFile(`${root}dist/e2e-timings.json`, JSON.stringify(timings, null, 2) + "\n");
+  assert.equal(timings.length, CLIENTS.length * HOSTS.length);
+});
