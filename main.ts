@@ -5,17 +5,26 @@
  */
 import { handleAction, HelperError, isAction } from "./lib/protocol.ts";
 import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
+import { NullCache } from "./lib/cache.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
 
 const MAX_STDIN = 1 << 20;
 
 /** Usage text (stdout, as docker-credential-helpers print it). */
 export const USAGE = `Usage: ${NAME} <get|store|erase|list|version>
+       ${NAME} configure-docker [--registry HOST]... [--dry-run]
+       ${NAME} doctor [HOST]
+       ${NAME} kubelet-credential-provider
 
 A Docker credential helper for Alibaba Cloud Container Registry (ACR).
 Docker, podman, skopeo, helm and nerdctl run it; the server URL goes on stdin:
 
   echo registry.cn-hangzhou.aliyuncs.com | ${NAME} get
+
+configure-docker  adds credHelpers entries to docker's config.json
+doctor            shows the credential source, config, cache, and with HOST fetches a token
+kubelet-credential-provider
+                  answers the kubelet's CredentialProviderRequest on stdin (docs/kubelet.md)
 
 Options: -h, --help    show this help
          -v, --version show the version
@@ -77,14 +86,22 @@ export function versionText(): string {
 const TTY_HINT = `${NAME}: the registry server URL goes on stdin, for example:
   echo registry.cn-hangzhou.aliyuncs.com | ${NAME} get`;
 
+/** The subcommands of lib/commands.ts (not docker's protocol). */
+const COMMANDS = new Set(["kubelet-credential-provider", "configure-docker", "doctor"]);
+// Computed, like the SDK's: a literal dynamic import is prepared at every start.
+const COMMANDS_MODULE = "./lib/commands.ts";
+
 /** What {@link main} can be given instead of its defaults. */
 export interface MainOptions {
   /** Loads the SDK side; the bundle passes a literal import so it is included. */
   loadBackend?: () => Promise<Backend>;
+  /** Loads lib/commands.ts; the bundle passes a literal import. */
+  loadCommands?: () => Promise<typeof import("./lib/commands.ts")>;
 }
 
 /** Runs the CLI and returns the exit code. */
 export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
+  if (args.length > 0 && COMMANDS.has(args[0])) return await command(args[0], args.slice(1), opts);
   if (args.length !== 1) {
     write(USAGE + "\n");
     return 1;
@@ -104,20 +121,45 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     Deno.stderr.writeSync(new TextEncoder().encode(TTY_HINT + "\n"));
     return 1;
   }
-  const load = opts.loadBackend ?? loadDefaultBackend;
-  const loadBackend = () => {
-    // A stray rejection inside an SDK must not print a stack trace after our answer. Installed with the
-    // SDKs (a miss), not at start-up: the first addEventListener is a measurable part of a cache hit.
-    globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
-    return load();
-  };
-  const helper = createHelper({ env: Deno.env.toObject(), loadBackend });
+  const helper = createHelper({ env: Deno.env.toObject(), loadBackend: guardedBackend(opts) });
   return await handleAction(action, helper, {
     readStdin,
     write,
     get versionText() {
       return versionText();
     },
+  });
+}
+
+function guardedBackend(opts: MainOptions): () => Promise<Backend> {
+  const load = opts.loadBackend ?? loadDefaultBackend;
+  return () => {
+    // A stray rejection inside an SDK must not print a stack trace after our answer. Installed with the
+    // SDKs (a miss), not at start-up: the first addEventListener is a measurable part of a cache hit.
+    globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
+    return load();
+  };
+}
+
+async function command(name: string, args: string[], opts: MainOptions): Promise<number> {
+  if (name === "kubelet-credential-provider" && Deno.stdin.isTerminal()) {
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`${NAME}: the kubelet sends a CredentialProviderRequest on stdin (docs/kubelet.md)\n`),
+    );
+    return 1;
+  }
+  const mod = await (opts.loadCommands ?? (() => import(COMMANDS_MODULE)))();
+  const env = Deno.env.toObject();
+  const loadBackend = guardedBackend(opts);
+  const enc = new TextEncoder();
+  return await mod.runCommand(name, args, {
+    env,
+    helper: createHelper({ env, loadBackend }),
+    uncachedHelper: createHelper({ env, loadBackend, cache: new NullCache() }),
+    version: versionText(),
+    readStdin,
+    out: write,
+    err: (text: string) => void Deno.stderr.writeSync(enc.encode(text)),
   });
 }
 

@@ -69,6 +69,11 @@ export interface AuthOptions {
   readTextFile: ReadTextFile;
   /** STS endpoint (host[:port], HTTPS) for role assumption; default: the library's. */
   stsEndpoint?: string;
+  /**
+   * A profile the config file names for one registry: only the credentials
+   * files and the aliyun CLI config are searched, and it must exist there.
+   */
+  profile?: string;
 }
 
 // Provider settings, one variant per way of building the library provider.
@@ -84,7 +89,14 @@ type Plan =
     policy?: string;
   }
   | { type: "ecs"; roleName?: string }
-  | { type: "cli"; profile: string };
+  | { type: "cli"; profile: string }
+  /** A pod's service account token exchanged with STS (kubelet per-pod identity); the token is in memory. */
+  | { type: "oidc-token"; roleArn: string; providerArn: string; token: string }
+  /** `base` assumes `roleArn` (config file `registries.<host>.roleArn`). */
+  | { type: "assume-role"; base: Plan; roleArn: string };
+
+/** How a selection's provider is built (see lib/providers.ts). */
+export type CredentialPlan = Plan;
 
 /** A chosen source and how to build its provider. */
 export interface Selection {
@@ -100,6 +112,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
   const { env } = opts;
   const val = (k: string) => (env[k]?.trim() ? env[k]!.trim() : undefined);
   const tried: string[] = [];
+  if (opts.profile !== undefined) return await profileSelection(opts, opts.profile);
   const profileName = val("ALIBABA_CLOUD_PROFILE");
 
   // 1. RRSA OIDC
@@ -175,6 +188,54 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
   }
   tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA not set)");
   throw new NoCredentialsError(tried);
+}
+
+/** The named profile from the credentials files or the aliyun CLI config; it must exist. */
+async function profileSelection(opts: AuthOptions, profile: string): Promise<Selection> {
+  const { env } = opts;
+  const looked: string[] = [];
+  const files = [env.ALIBABA_CLOUD_CREDENTIALS_FILE?.trim(), homeOf(env, ".alibabacloud/credentials")];
+  for (const file of files) {
+    if (!file) continue;
+    const text = await readOptional(opts, file);
+    looked.push(file);
+    const selection = text === null ? null : credentialsFileSelection(text, file, profile);
+    if (selection) return selection;
+  }
+  const cliFile = homeOf(env, ".aliyun/config.json");
+  if (cliFile) {
+    const text = await readOptional(opts, cliFile);
+    looked.push(cliFile);
+    const selection = text === null ? null : cliProfileSelection(text, cliFile, profile);
+    if (selection) return selection;
+  }
+  throw new CredentialSourceError(
+    `profile "${profile}" not found (looked in ${looked.join(", ") || "no file: no HOME"})`,
+  );
+}
+
+/** `base` assuming `roleArn`: a different identity, so a different cache entry. */
+export function assumeRoleSelection(base: Selection, roleArn: string): Selection {
+  return {
+    source: {
+      kind: base.source.kind,
+      description: `${base.source.description}, assuming role ${roleArn}`,
+      identity: `${base.source.identity}#assume:${roleArn}`,
+    },
+    plan: { type: "assume-role", base: base.plan, roleArn },
+  };
+}
+
+/** A pod's identity: its service account token for the role its annotations name. */
+export function podIdentitySelection(p: { roleArn: string; providerArn: string; token: string }): Selection {
+  return {
+    source: {
+      kind: "oidc",
+      description: `the pod's service account token for role ${p.roleArn}`,
+      identity: `oidc:${p.roleArn}|${p.providerArn}`,
+    },
+    plan: { type: "oidc-token", ...p },
+  };
 }
 
 function credentialsFileSelection(text: string, file: string, profile: string): Selection | null {

@@ -22,6 +22,10 @@ export interface RegistryOverride {
   region?: string;
   /** Forces the token API (for `crpi-` instances the default is to try both). */
   tokenApi?: TokenApi;
+  /** Credentials profile for this registry (credentials file or aliyun CLI config). */
+  profile?: string;
+  /** RAM role this registry's token is fetched as (assumed with the selected credentials). */
+  roleArn?: string;
 }
 
 /** The parsed config file. */
@@ -63,7 +67,9 @@ export class ConfigError extends Error {
 
 const ENV_PREFIX = "DOCKER_CREDENTIAL_ACR_HELPER_";
 const DEFAULT_TIMEOUT_MS = 30_000;
-const OVERRIDE_KEYS = new Set(["instanceId", "region", "tokenApi"]);
+const OVERRIDE_KEYS = new Set(["instanceId", "region", "tokenApi", "profile", "roleArn"]);
+const ROLE_ARN_RE = /^acs:ram::\d+:role\/[A-Za-z0-9._\/-]{1,64}$/;
+const PROFILE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const INSTANCE_ID_RE = /^[a-z0-9][a-z0-9-]{2,63}$/i;
 
 /**
@@ -116,10 +122,16 @@ export function parseConfig(text: string, path: string): HelperConfig {
     if (!isObject(entry)) return fail(`registries["${key}"] must be an object`);
     for (const k of Object.keys(entry)) {
       if (!OVERRIDE_KEYS.has(k)) {
-        fail(`registries["${key}"]: unknown key "${k}" (expected instanceId, region, tokenApi)`);
+        fail(`registries["${key}"]: unknown key "${k}" (expected instanceId, region, tokenApi, profile, roleArn)`);
       }
     }
-    const { instanceId, region, tokenApi } = entry;
+    const { instanceId, region, tokenApi, profile, roleArn } = entry;
+    if (profile !== undefined && (typeof profile !== "string" || !PROFILE_RE.test(profile))) {
+      fail(`registries["${key}"].profile must be a profile name such as "prod"`);
+    }
+    if (roleArn !== undefined && (typeof roleArn !== "string" || !ROLE_ARN_RE.test(roleArn))) {
+      fail(`registries["${key}"].roleArn must be a role ARN such as "acs:ram::1234567890123456:role/acr-pull"`);
+    }
     if (instanceId !== undefined && (typeof instanceId !== "string" || !INSTANCE_ID_RE.test(instanceId))) {
       fail(`registries["${key}"].instanceId must be an instance id such as "cri-xxxxxxxx"`);
     }
@@ -133,6 +145,8 @@ export function parseConfig(text: string, path: string): HelperConfig {
       instanceId: instanceId as string | undefined,
       region: region as string | undefined,
       tokenApi: tokenApi as TokenApi | undefined,
+      profile: profile as string | undefined,
+      roleArn: roleArn as string | undefined,
     });
   }
   return { path, registries };

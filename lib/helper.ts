@@ -7,6 +7,7 @@
  */
 import type { AcrApi, AcrApiOptions, RegistryToken } from "./acr_api.ts";
 import {
+  assumeRoleSelection,
   type AuthOptions,
   type ClientCredential,
   type ResolvedCredentials,
@@ -31,7 +32,10 @@ import type { TokenApi } from "./config.ts";
 
 /** The SDK-backed parts, loaded on demand (see `lib/backend.ts`). */
 export interface Backend {
-  buildCredential(selection: Selection, opts: Pick<AuthOptions, "stsEndpoint">): ClientCredential;
+  buildCredential(
+    selection: Selection,
+    opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number },
+  ): ClientCredential;
   createAcrApi(opts: AcrApiOptions): AcrApi;
   installProxySupport(env: Env): void;
 }
@@ -59,10 +63,29 @@ export interface Target {
   tokenApi?: TokenApi;
 }
 
+/** Credentials for a registry with the token's expiry (what `get` prints, plus when it stops working). */
+export interface TokenCredentials {
+  ServerURL: string;
+  Username: string;
+  Secret: string;
+  /** ms since the epoch. */
+  expiresAt: number;
+}
+
+/** Options for {@link Helper.token}. */
+export interface TokenOptions {
+  /** Use this identity instead of the configured chain (the kubelet's per-pod identity). */
+  selection?: Selection;
+}
+
 /** The helper: the protocol's store plus host resolution for diagnostics. */
 export interface Helper extends CredentialStore {
   /** How a server string resolves, or null when it is not ours. */
   resolve(server: string): Promise<Target | null>;
+  /** Which credential source a server's token would be fetched with (no network, no secret). */
+  selectionFor(server: string): Promise<Selection>;
+  /** `get`, with the token's expiry; throws NotFoundError for a server that is not ours. */
+  token(server: string, opts?: TokenOptions): Promise<TokenCredentials>;
 }
 
 // A computed specifier keeps the SDKs out of the start-up module graph.
@@ -115,25 +138,45 @@ export function createHelper(opts: HelperOptions): Helper {
   let opened: Cache | undefined;
   const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn));
 
+  /** The chain's source, or the profile / role the config file names for this host. */
+  async function select(host: string, config: HelperConfig): Promise<Selection> {
+    const override = config.registries.get(host);
+    try {
+      const base = await selectCredentialSource({ env, readTextFile, profile: override?.profile });
+      return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
+    } catch (err) {
+      if (override?.profile && err instanceof Error && err.name === "CredentialSourceError") {
+        throw new HelperError(`config file ${config.path}: registries["${host}"]: ${err.message}`);
+      }
+      throw userFacing(err);
+    }
+  }
+
+  async function selectionFor(server: string): Promise<Selection> {
+    const host = normalizeServer(server);
+    if (host === null) throw new NotFoundError();
+    return await select(host, (await settings()).config);
+  }
+
   async function get(server: string) {
+    const { ServerURL, Username, Secret } = await token(server);
+    return { ServerURL, Username, Secret };
+  }
+
+  async function token(server: string, tokenOpts: TokenOptions = {}): Promise<TokenCredentials> {
     const host = normalizeServer(server);
     if (host === null) throw new NotFoundError();
     const { config, envs } = await settings();
     const target = resolveTarget(host, config, envs);
     if (target === null) throw new NotFoundError();
     const started = now();
-    let selection: Selection;
-    try {
-      selection = await selectCredentialSource({ env, readTextFile });
-    } catch (err) {
-      throw userFacing(err);
-    }
+    const selection = tokenOpts.selection ?? await select(host, config);
     const { identity } = selection.source;
     const key = await cacheKey("token", identity, host);
     const store = cache();
-    const answer = (t: { username: string; password: string }) => {
+    const answer = (t: { username: string; password: string; expiresAt: number }): TokenCredentials => {
       log.secret(t.password);
-      return { ServerURL: server.trim(), Username: t.username, Secret: t.password };
+      return { ServerURL: server.trim(), Username: t.username, Secret: t.password, expiresAt: t.expiresAt };
     };
     const hit = await store.getToken(key);
     if (hit && isFresh(hit, now())) {
@@ -154,7 +197,10 @@ export function createHelper(opts: HelperOptions): Helper {
       backend.installProxySupport(env);
       let token: RegistryToken;
       try {
-        const credential = backend.buildCredential(selection, { stsEndpoint: net.stsEndpoint });
+        const credential = backend.buildCredential(selection, {
+          stsEndpoint: net.stsEndpoint,
+          timeoutMs: Math.max(1, deadline - now()),
+        });
         const api = backend.createAcrApi({
           credential: guardCredential({ source: selection.source, credential }),
           endpoint: net.apiEndpoint,
@@ -188,6 +234,8 @@ export function createHelper(opts: HelperOptions): Helper {
 
   return {
     resolve,
+    selectionFor,
+    token,
     get,
     store(credentials) {
       // `docker login` always calls store; tokens are fetched on demand, so nothing is kept.

@@ -7,4 +7,4 @@
  */
 import { run } from "../main.ts";
 
-await run({ loadBackend: () => import("../lib/backend.ts") });
+await run({ loadBackend: () => import("../lib/backend.ts"), loadCommands: () => import("../lib/commands.ts") });

@@ -28,8 +28,8 @@ try {
   await Deno.writeTextFile(version, stampCommit(await Deno.readTextFile(version), await gitCommit(root)));
 
   const args = ["compile", "--quiet", "--no-prompt", ...RELEASE_FLAGS];
-  // lib/backend.ts is reached through a computed import (kept out of the start-up graph): include it.
-  args.push("--include", "lib/backend.ts", "--output", output);
+  // Reached through computed imports (kept out of the start-up graph): include them.
+  args.push("--include", "lib/backend.ts", "--include", "lib/commands.ts", "--output", output);
   if (values.target) args.push("--target", values.target);
   const r = await new Deno.Command(Deno.execPath(), { args: [...args, "main.ts"], cwd: src }).output();
   if (!r.success) {

@@ -22,7 +22,28 @@ Deno.test("config: custom domains are keyed by normalised host", () => {
     instanceId: "cri-abc123",
     region: "cn-hangzhou",
     tokenApi: undefined,
+    profile: undefined,
+    roleArn: undefined,
   });
+});
+
+Deno.test("config: per-registry profile and roleArn are checked", () => {
+  const c = parseConfig(
+    JSON.stringify({
+      registries: { "registry.cn-hangzhou.aliyuncs.com": { profile: "prod", roleArn: "acs:ram::123:role/pull" } },
+    }),
+    "c.json",
+  );
+  assert.equal(c.registries.get("registry.cn-hangzhou.aliyuncs.com")?.profile, "prod");
+  assert.equal(c.registries.get("registry.cn-hangzhou.aliyuncs.com")?.roleArn, "acs:ram::123:role/pull");
+  assert.throws(
+    () => parseConfig(JSON.stringify({ registries: { "a.example.com": { roleArn: "role/pull" } } }), "c.json"),
+    /roleArn must be a role ARN/,
+  );
+  assert.throws(
+    () => parseConfig(JSON.stringify({ registries: { "a.example.com": { profile: "" } } }), "c.json"),
+    /profile must be a profile name/,
+  );
 });
 
 const BAD: Array<[string, RegExp]> = [

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { expectedSignature, parseAuthorization, sha256Hex } from "./acs3.ts";
+import { acsEncode, expectedSignature, hmacSha1Base64, parseAuthorization, sha256Hex } from "./acs3.ts";
 import { type Reply, serveHttp1 } from "./http1.ts";
 
 /** An access key the fake accepts. */
@@ -37,6 +37,14 @@ export type Fault =
   | { type: "delay"; ms: number }
   | { type: "isSuccessFalse"; code?: string };
 
+/** A role STS lets an OIDC token assume. */
+export interface FakeOidcRole {
+  roleArn: string;
+  providerArn: string;
+  token: string;
+  issue: FakeKey;
+}
+
 /** Options for {@link startFakeAcr}. */
 export interface FakeOptions {
   keys?: FakeKey[];
@@ -45,8 +53,10 @@ export interface FakeOptions {
   tokenPassword?: string;
   tokenUsername?: string;
   tokenTtlMs?: number;
-  /** RRSA: the OIDC token STS accepts, and the STS key it then issues. */
-  oidc?: { roleArn: string; providerArn: string; token: string; issue: FakeKey };
+  /** RRSA: the OIDC token STS accepts for a role, and the STS key it then issues (one or several roles). */
+  oidc?: FakeOidcRole | FakeOidcRole[];
+  /** STS AssumeRole (HMAC-SHA1 RPC signature): role ARN -> the STS key it issues. */
+  roles?: Record<string, FakeKey>;
   /** Serve STS over TLS (the SDK always uses HTTPS for STS). */
   tls?: { cert: string; key: string };
   /** Page size ListInstance uses, whatever the caller asks (to force paging). */
@@ -61,6 +71,7 @@ export interface FakeCalls {
   instanceToken: number;
   listInstance: number;
   assumeRoleWithOIDC: number;
+  assumeRole: number;
   rejected: number;
   total: number;
 }
@@ -74,6 +85,8 @@ export interface FakeAcr {
   calls: FakeCalls;
   /** Passwords issued, in order. */
   issued: string[];
+  /** Access key id that signed each token call that got a token, in order. */
+  signers: string[];
   /** Queues a fault for the next `times` requests (optionally only for one operation). */
   injectFault(fault: Fault, times?: number, only?: keyof FakeCalls): void;
   /** Resets counters and queued faults. */
@@ -87,7 +100,10 @@ const API_VERSION_2016 = "2016-06-07";
 /** Starts the fake on 127.0.0.1 (a free port). */
 export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
   const keys = new Map((options.keys ?? []).map((k) => [k.accessKeyId, k]));
-  if (options.oidc) keys.set(options.oidc.issue.accessKeyId, options.oidc.issue);
+  const oidcRoles = options.oidc === undefined ? [] : [options.oidc].flat();
+  for (const r of oidcRoles) keys.set(r.issue.accessKeyId, r.issue);
+  for (const k of Object.values(options.roles ?? {})) keys.set(k.accessKeyId, k);
+  const signers: string[] = [];
   const instances = options.instances ?? [];
   const ttl = options.tokenTtlMs ?? 3_600_000;
   const calls: FakeCalls = zeroCalls();
@@ -114,6 +130,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     if (action === "GetAuthorizationToken" && version === API_VERSION_2018) return "instanceToken";
     if (action === "ListInstance" && version === API_VERSION_2018) return "listInstance";
     if (action === "AssumeRoleWithOIDC") return "assumeRoleWithOIDC";
+    if (action === "AssumeRole") return "assumeRole";
     return null;
   }
 
@@ -200,11 +217,13 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     const faulted = await applyFault(op);
     if (faulted) return faulted;
     if (op === "assumeRoleWithOIDC") return assumeRoleWithOIDC(new URLSearchParams(new TextDecoder().decode(body)));
+    if (op === "assumeRole") return await assumeRole(req, url, new URLSearchParams(new TextDecoder().decode(body)));
     const who = await authenticate(req, url, body);
     if (who instanceof Response) {
       calls.rejected++;
       return who;
     }
+    if (op === "personalToken" || op === "instanceToken") signers.push(who.accessKeyId);
     void regionOf(req);
     switch (op) {
       case "personalToken": {
@@ -256,28 +275,51 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     }
   }
 
+  /** STS AssumeRole: the caller's HMAC-SHA1 RPC signature (query + form), then the role's key. */
+  async function assumeRole(req: Request, url: URL, form: URLSearchParams): Promise<Response> {
+    const q = url.searchParams;
+    const key = keys.get(q.get("AccessKeyId") ?? "");
+    if (!key) return rpcError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+    const params = [...q.entries(), ...form.entries()].filter(([k]) => k !== "Signature");
+    params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const canonical = params.map(([k, v]) => `${acsEncode(k)}=${acsEncode(v)}`).join("&");
+    const toSign = `${req.method}&${acsEncode("/")}&${acsEncode(canonical)}`;
+    if (await hmacSha1Base64(`${key.accessKeySecret}&`, toSign) !== q.get("Signature")) {
+      calls.rejected++;
+      return rpcError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
+    }
+    if (key.securityToken !== undefined && q.get("SecurityToken") !== key.securityToken) {
+      return rpcError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch.");
+    }
+    const issue = options.roles?.[form.get("RoleArn") ?? ""];
+    if (!issue) return rpcError(404, "EntityNotExist.Role", "The specified Role does not exist.");
+    return stsCredentials(issue, form.get("RoleArn")!);
+  }
+
+  function stsCredentials(issue: FakeKey, roleArn: string): Response {
+    return json(200, {
+      RequestId: requestId(),
+      Credentials: {
+        AccessKeyId: issue.accessKeyId,
+        AccessKeySecret: issue.accessKeySecret,
+        SecurityToken: issue.securityToken,
+        Expiration: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      },
+      AssumedRoleUser: { Arn: `${roleArn}/session`, AssumedRoleId: "3000000000:session" },
+    });
+  }
+
   function assumeRoleWithOIDC(form: URLSearchParams): Response {
-    const o = options.oidc;
-    if (!o) return rpcError(404, "InvalidAction.NotFound", "Specified api is not found.");
+    if (oidcRoles.length === 0) return rpcError(404, "InvalidAction.NotFound", "Specified api is not found.");
+    const o = oidcRoles.find((r) => r.roleArn === form.get("RoleArn"));
+    if (!o) return rpcError(404, "EntityNotExist.Role", "The specified Role does not exist.");
     if (form.get("OIDCProviderArn") !== o.providerArn) {
       return rpcError(404, "EntityNotExist.OIDCProvider", "The specified OIDC provider does not exist.");
     }
     if (form.get("OIDCToken") !== o.token) {
       return rpcError(400, "AuthenticationFail.OIDCToken.Invalid", "OIDC token is invalid.");
     }
-    if (form.get("RoleArn") !== o.roleArn) {
-      return rpcError(404, "EntityNotExist.Role", "The specified Role does not exist.");
-    }
-    return json(200, {
-      RequestId: requestId(),
-      Credentials: {
-        AccessKeyId: o.issue.accessKeyId,
-        AccessKeySecret: o.issue.accessKeySecret,
-        SecurityToken: o.issue.securityToken,
-        Expiration: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
-      },
-      AssumedRoleUser: { Arn: `${o.roleArn}/session`, AssumedRoleId: "3000000000:session" },
-    });
+    return stsCredentials(o.issue, o.roleArn);
   }
 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -293,6 +335,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     stsHost: tlsListener ? `127.0.0.1:${tlsListener.addr.port}` : undefined,
     calls,
     issued,
+    signers,
     injectFault(fault, times = 1, only) {
       for (let i = 0; i < times; i++) faults.push({ fault, only });
     },
@@ -300,6 +343,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
       Object.assign(calls, zeroCalls());
       faults = [];
       issued.length = 0;
+      signers.length = 0;
     },
     async close() {
       listener.close();
@@ -310,5 +354,13 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
 }
 
 function zeroCalls(): FakeCalls {
-  return { personalToken: 0, instanceToken: 0, listInstance: 0, assumeRoleWithOIDC: 0, rejected: 0, total: 0 };
+  return {
+    personalToken: 0,
+    instanceToken: 0,
+    listInstance: 0,
+    assumeRoleWithOIDC: 0,
+    assumeRole: 0,
+    rejected: 0,
+    total: 0,
+  };
 }
