@@ -34,6 +34,10 @@ Deno.test("bundle: one self-contained file; runs outside the project with no npm
     assert.equal(fake.calls.total, 1);
     const notOurs = await runScript(file, flags, ["get"], "ghcr.io", env);
     assert.deepEqual([notOurs.code, notOurs.stdout], [1, "credentials not found in native keychain\n"]);
+    // The subcommands module is in the bundle too.
+    const dry = await runScript(file, flags, ["configure-docker", "--registry", host, "--dry-run"], "", env);
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+    assert.match(dry.stdout, /"registry\.cn-hangzhou\.aliyuncs\.com": "acr-helper"/);
     const v = await runScript(file, flags, ["version"], "", env);
     assert.match(v.stdout, /^docker-credential-acr-helper 0\.1\.0 \(commit ([0-9a-f]{12}|unknown)\)\n$/);
   } finally {
