@@ -86,6 +86,9 @@ export function normalizeServer(input: string): string | null {
   const authority = end === -1 ? s : s.slice(0, end);
   // Userinfo would let `user@registry...` (or `registry...@evil`) pose as ours.
   if (authority.includes("@") || authority === "") return null;
+  // Only ASCII before lower-casing: toLowerCase maps some non-ASCII letters to ASCII (the Kelvin sign K -> k),
+  // which would turn a lookalike into one of our hosts. Found by tests/fuzz_test.ts.
+  if (/[^\x21-\x7e]/.test(authority)) return null;
   const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(authority.toLowerCase());
   if (!m) return null;
   const [, host, portText] = m;

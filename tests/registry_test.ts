@@ -151,3 +151,12 @@ Deno.test("normalizeServer keeps a non-default port and strips :443", () => {
   assert.equal(normalizeServer("Example.COM"), "example.com");
   assert.equal(normalizeServer("user@example.com"), null);
 });
+
+Deno.test("normalize: non-ASCII never lower-cases into one of our hosts (Kelvin sign K -> k)", () => {
+  assert.equal(normalizeServer("\u212acme-registry.cn-hangzhou.cr.aliyuncs.com"), null);
+  assert.equal(normalizeServer("registry.cn-hangzhou.aliyuncs.com\u200b"), null);
+  assert.equal(
+    normalizeServer("kcme-registry.cn-hangzhou.cr.aliyuncs.com"),
+    "kcme-registry.cn-hangzhou.cr.aliyuncs.com",
+  );
+});
