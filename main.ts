@@ -102,8 +102,17 @@ export interface MainOptions {
 /** Runs the CLI and returns the exit code. */
 export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
   if (args.length > 0 && COMMANDS.has(args[0])) return await command(args[0], args.slice(1), opts);
-  if (args.length !== 1) {
+  if (args.length === 0) {
     write(USAGE + "\n");
+    return 1;
+  }
+  if (args.length > 1) {
+    // Docker passes exactly one action; anything more is a caller's mistake worth naming, not a usage page.
+    write(
+      `unexpected argument after ${args[0]}: ${
+        JSON.stringify(args[1].slice(0, 64))
+      } (the server URL goes on stdin; see --help)\n`,
+    );
     return 1;
   }
   let action = args[0];

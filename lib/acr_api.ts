@@ -42,6 +42,17 @@ export class AcrApiError extends Error {
     this.name = "AcrApiError";
   }
 
+  /** The same error, saying how many attempts were made before giving up. */
+  after(attempts: number): AcrApiError {
+    return new AcrApiError(
+      `${this.message}; gave up after ${attempts} attempts`,
+      this.code,
+      this.requestId,
+      this.status,
+      false,
+    );
+  }
+
   /** The instance id is unknown to the API called. */
   get instanceNotFound(): boolean {
     return /instance.?not.?(exist|found)|InvalidInstance/i.test(this.code);
@@ -149,7 +160,9 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
       } catch (err) {
         const error = toApiError(err, what);
         const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
-        if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) throw error;
+        if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) {
+          throw attempt === 1 ? error : error.after(attempt);
+        }
         opts.onRetry?.({ attempt, delayMs: delay, error });
         await sleep(delay);
       }
@@ -278,9 +291,12 @@ export function toApiError(err: unknown, what: string): AcrApiError {
     );
   }
   if (name === "SyntaxError") {
-    // A body that is not JSON (an HTML error page from a proxy or gateway).
+    // A body that is not JSON; JSON.parse's message quotes its start, which tells an HTML page from garbage.
+    const html = /token '<'|"\s*</.test(message);
     return new AcrApiError(
-      `${what}: the API answered with a body that is not JSON (a proxy or gateway error page?)`,
+      `${what}: the API answered with ${
+        html ? "an HTML page" : "a body that is not JSON"
+      } (MalformedResponse; a proxy or gateway in the way?)`,
       "MalformedResponse",
       undefined,
       status,

@@ -39,6 +39,8 @@ export interface Cache {
 // 2: entries record their key, so a renamed file is never used for another host.
 const VERSION = 2;
 const MAX_REUSE_MARGIN_MS = 15 * 60_000;
+/** A temp file older than this was left by a killed process (a write takes milliseconds). */
+const DEBRIS_AGE_MS = 60_000;
 
 /**
  * A token is reused while its remaining lifetime exceeds min(15 min, half its
@@ -231,7 +233,34 @@ class FileCache implements Cache {
     const { host, username, password, expiresAt, issuedAt } = entry;
     this.writeJson("tokens", key, { host, username, password, expiresAt, issuedAt });
     this.removeTokens((e) => e === null || e.expiresAt <= now);
+    this.removeDebris(now);
     return Promise.resolve();
+  }
+
+  /**
+   * Removes temp and probe files a killed process left behind. Only old ones:
+   * a young temp file may be another process's write in progress.
+   */
+  private removeDebris(now: number): void {
+    const places: Array<[string, RegExp]> = [
+      [`${this.dir}/tokens`, /\.tmp$/],
+      [`${this.dir}/instances`, /\.tmp$/],
+      [this.dir, /^\.uid-/],
+    ];
+    for (const [d, pattern] of places) {
+      let names: string[];
+      try {
+        names = [...Deno.readDirSync(d)].filter((e) => e.isFile && pattern.test(e.name)).map((e) => e.name);
+      } catch {
+        continue; // gone, or not ours to list: nothing to tidy
+      }
+      for (const name of names) {
+        try {
+          const info = Deno.lstatSync(`${d}/${name}`);
+          if (info.isFile && (info.mtime?.getTime() ?? now) < now - DEBRIS_AGE_MS) Deno.removeSync(`${d}/${name}`);
+        } catch { /* removed by another process meanwhile */ }
+      }
+    }
   }
 
   /** Removes token files whose entry (null when unusable) matches. */

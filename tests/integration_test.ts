@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { runHelper as runPlain, type RunResult, tempHome } from "./util.ts";
+import { assertNoSecrets, CANARY_KEY, CANARY_STS, runChecked, type RunResult, tempHome } from "./util.ts";
 
-// Canary secrets: none may ever appear on stdout or stderr.
-const KEY = { accessKeyId: "LTAIcanaryid", accessKeySecret: "CANARY-ak-secret-4f1e" };
-const STS = {
-  accessKeyId: "STS.canary",
-  accessKeySecret: "CANARY-sts-secret-77aa",
-  securityToken: "CANARY-sts-token-9b2c",
-};
+const KEY = CANARY_KEY;
+const STS = CANARY_STS;
 const INSTANCES = [
   { instanceId: "cri-prod0001", instanceName: "prod", region: "cn-hangzhou" },
   { instanceId: "crpi-known01", instanceName: "crpi-known01", region: "cn-hangzhou" },
@@ -33,49 +28,9 @@ async function env(extra: Record<string, string> = {}): Promise<Record<string, s
     ...extra,
   };
 }
-const CANARIES = [KEY.accessKeySecret, STS.accessKeySecret, STS.securityToken, "oidc-jwt-canary", "CANARY-"];
-function assertNoSecrets(...outputs: string[]) {
-  for (const out of outputs) {
-    for (const secret of CANARIES) assert.ok(!out.includes(secret), `secret leaked: ${secret}`);
-  }
-}
-
-/**
- * Every scenario runs at debug level with a log file: no canary secret on
- * stdout, stderr, in the log or the cache; the temporary password only on
- * `get`'s stdout and in the cache.
- */
-async function runHelper(args: string[], stdin: string, e: Record<string, string>): Promise<RunResult> {
-  const logged = "DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL" in e;
-  const logFile = `${e.HOME || await tempHome()}/canary-${crypto.randomUUID()}.log`;
-  const r = await runPlain(
-    args,
-    stdin,
-    logged ? e : {
-      ...e,
-      DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL: "debug",
-      DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: logFile,
-    },
-  );
-  const log = await Deno.readTextFile(logFile).catch(() => "");
-  if (!logged && r.code === 0 && args[0] === "get") assert.match(log, /cache (hit|miss)|not ours/, "debug log written");
-  const cached: string[] = [];
-  const cacheDir = e.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR ?? `${e.HOME}/.cache/docker-credential-acr-helper`;
-  for (const sub of ["tokens", "instances"]) {
-    try {
-      for (const f of Deno.readDirSync(`${cacheDir}/${sub}`)) {
-        cached.push(Deno.readTextFileSync(`${cacheDir}/${sub}/${f.name}`));
-      }
-    } catch { /* no cache */ }
-  }
-  assertNoSecrets(r.stdout, r.stderr, log, ...cached);
-  for (const password of fake.issued) {
-    for (const [where, text] of [["stderr", r.stderr], ["log", log]]) {
-      assert.ok(!text.includes(password), `temporary password in ${where}`);
-    }
-    if (args[0] !== "get") assert.ok(!r.stdout.includes(password), "temporary password on stdout");
-  }
-  return r;
+/** Every scenario runs at debug level and is checked for leaked canaries (tests/util.ts). */
+function runHelper(args: string[], stdin: string, e: Record<string, string>): Promise<RunResult> {
+  return runChecked(args, stdin, e, fake.issued);
 }
 function assertCredentials(stdout: string, server: string) {
   assert.ok(stdout.endsWith("}\n"), "one JSON line");

@@ -1,3 +1,5 @@
+import assert from "node:assert/strict";
+
 /**
  * Runs the helper as docker does: a subprocess with the release permissions,
  * the server on stdin without a trailing newline, a clean environment.
@@ -25,7 +27,7 @@ export interface RunResult {
 }
 
 /** Runs `main.ts <args>` with `stdin` and only the given environment (plus PATH and DENO_DIR). */
-export function runHelper(args: string[], stdin: string, env: Record<string, string>): Promise<RunResult> {
+export function runHelper(args: string[], stdin: string | Uint8Array, env: Record<string, string>): Promise<RunResult> {
   return runScript(MAIN, RELEASE_FLAGS, args, stdin, env);
 }
 
@@ -34,7 +36,7 @@ export async function runScript(
   script: string,
   flags: string[],
   args: string[],
-  stdin: string,
+  stdin: string | Uint8Array,
   env: Record<string, string>,
 ): Promise<RunResult> {
   const started = performance.now();
@@ -53,8 +55,9 @@ export async function runScript(
     },
   }).spawn();
   const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin));
-  await w.close();
+  // A helper that stops reading early (stdin over its limit) closes the pipe: that is its answer, not an error.
+  await w.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin).catch(() => {});
+  await w.close().catch(() => {});
   const out = await child.output();
   return {
     code: out.code,
@@ -67,4 +70,76 @@ export async function runScript(
 /** A fresh temp HOME. */
 export function tempHome(): Promise<string> {
   return Deno.makeTempDir({ prefix: "acr-helper-home-" });
+}
+
+/** Canary secrets: none may ever appear on any output, in a log or in the cache. */
+export const CANARY_KEY = { accessKeyId: "LTAIcanaryid", accessKeySecret: "CANARY-ak-secret-4f1e" };
+/** An STS canary (security token included). */
+export const CANARY_STS = {
+  accessKeyId: "STS.canary",
+  accessKeySecret: "CANARY-sts-secret-77aa",
+  securityToken: "CANARY-sts-token-9b2c",
+};
+const CANARIES = [
+  CANARY_KEY.accessKeySecret,
+  CANARY_STS.accessKeySecret,
+  CANARY_STS.securityToken,
+  "oidc-jwt-canary",
+  "CANARY-",
+];
+
+/** Fails when any canary secret appears in any of `outputs`. */
+export function assertNoSecrets(...outputs: string[]): void {
+  for (const out of outputs) {
+    for (const secret of CANARIES) assert.ok(!out.includes(secret), `secret leaked: ${secret}`);
+  }
+}
+
+/** Every file under the cache directory's tokens/ and instances/, as text. */
+export function cacheFiles(cacheDir: string): string[] {
+  const out: string[] = [];
+  for (const sub of ["tokens", "instances"]) {
+    try {
+      for (const f of Deno.readDirSync(`${cacheDir}/${sub}`)) {
+        out.push(Deno.readTextFileSync(`${cacheDir}/${sub}/${f.name}`));
+      }
+    } catch { /* no cache */ }
+  }
+  return out;
+}
+
+/**
+ * {@link runHelper} at debug level with a log file (unless the caller set a
+ * level), then checks: no canary secret on stdout, stderr, in the log or the
+ * cache; no issued temporary password in stderr or the log, and on stdout only
+ * for `get`.
+ */
+export async function runChecked(
+  args: string[],
+  stdin: string | Uint8Array,
+  e: Record<string, string>,
+  issued: readonly string[],
+): Promise<RunResult> {
+  const logged = "DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL" in e;
+  const logFile = `${e.HOME || await tempHome()}/canary-${crypto.randomUUID()}.log`;
+  const r = await runHelper(
+    args,
+    stdin,
+    logged ? e : {
+      ...e,
+      DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL: "debug",
+      DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: logFile,
+    },
+  );
+  const log = await Deno.readTextFile(logFile).catch(() => "");
+  if (!logged && r.code === 0 && args[0] === "get") assert.match(log, /cache (hit|miss)|not ours/, "debug log written");
+  const cacheDir = e.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR ?? `${e.HOME}/.cache/docker-credential-acr-helper`;
+  assertNoSecrets(r.stdout, r.stderr, log, ...cacheFiles(cacheDir));
+  for (const password of issued) {
+    for (const [where, text] of [["stderr", r.stderr], ["log", log]]) {
+      assert.ok(!text.includes(password), `temporary password in ${where}`);
+    }
+    if (args[0] !== "get") assert.ok(!r.stdout.includes(password), "temporary password on stdout");
+  }
+  return r;
 }

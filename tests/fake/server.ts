@@ -87,6 +87,8 @@ export interface FakeAcr {
   issued: string[];
   /** Access key id that signed each token call that got a token, in order. */
   signers: string[];
+  /** Every request id the fake answered with, in order. */
+  requestIds: string[];
   /** Queues a fault for the next `times` requests (optionally only for one operation). */
   injectFault(fault: Fault, times?: number, only?: keyof FakeCalls): void;
   /** Resets counters and queued faults. */
@@ -111,7 +113,14 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
   let faults: Array<{ fault: Fault; only?: keyof FakeCalls }> = [];
   let seq = 0;
 
-  const requestId = () => crypto.randomUUID().toUpperCase();
+  const requestIds: string[] = [];
+  const requestId = () => {
+    const id = crypto.randomUUID().toUpperCase();
+    requestIds.push(id);
+    return id;
+  };
+  // Stalled answers end when the fake closes, so no test leaks a timer.
+  const stalls = new Set<() => void>();
 
   function json(status: number, body: unknown): Response {
     return new Response(JSON.stringify(body), {
@@ -156,7 +165,15 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
       case "reset":
         return "reset";
       case "delay":
-        await new Promise((r) => setTimeout(r, fault.ms));
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            stalls.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, fault.ms);
+          stalls.add(done);
+        });
         return null;
       case "isSuccessFalse":
         return json(200, { IsSuccess: false, Code: fault.code ?? "SYSTEM_ERROR", RequestId: requestId() });
@@ -336,6 +353,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     calls,
     issued,
     signers,
+    requestIds,
     injectFault(fault, times = 1, only) {
       for (let i = 0; i < times; i++) faults.push({ fault, only });
     },
@@ -344,10 +362,12 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
       faults = [];
       issued.length = 0;
       signers.length = 0;
+      requestIds.length = 0;
     },
     async close() {
       listener.close();
       tlsListener?.close();
+      for (const done of [...stalls]) done();
       await Promise.allSettled(served);
     },
   };
