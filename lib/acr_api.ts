@@ -25,8 +25,15 @@ export interface AcrApi {
   personalToken(region: string): Promise<RegistryToken>;
   /** Token for an instance (`cri-...` Enterprise or `crpi-...` Personal). */
   instanceToken(region: string, instanceId: string): Promise<RegistryToken>;
-  /** Instance id for an Enterprise instance name, or null when there is none. */
-  findInstanceId(region: string, instanceName: string): Promise<string | null>;
+  /** Instance id for an Enterprise instance name (null when there is none), and the last page's request id. */
+  findInstanceId(region: string, instanceName: string): Promise<InstanceLookup>;
+}
+
+/** What ListInstance found for a name. */
+export interface InstanceLookup {
+  instanceId: string | null;
+  /** Of the last page read: what a user quotes to support when a name is not found. */
+  requestId?: string;
 }
 
 /** A failed API call, worded for the user. */
@@ -158,7 +165,17 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
         const body = (res?.body ?? {}) as Record<string, unknown>;
         return body;
       } catch (err) {
-        const error = toApiError(err, what);
+        let error = toApiError(err, what);
+        if (error.code === "Timeout" && error.retryable) {
+          // The SDK's connectTimeout is an idle timeout over the whole exchange: whichever it was, nothing came back.
+          error = new AcrApiError(
+            `${what}: the API did not answer within ${Math.ceil(runtime.connectTimeout / 1000)} s`,
+            "Timeout",
+            undefined,
+            undefined,
+            true,
+          );
+        }
         const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
         if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) {
           throw attempt === 1 ? error : error.after(attempt);
@@ -207,12 +224,13 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
         const instances = Array.isArray(body.Instances) ? body.Instances as Array<Record<string, unknown>> : [];
         // The InstanceName filter is deprecated: match exactly, client side.
         const hit = instances.find((i) => i?.InstanceName === instanceName);
-        if (hit && typeof hit.InstanceId === "string") return hit.InstanceId;
+        const requestId = requestIdOf(body);
+        if (hit && typeof hit.InstanceId === "string") return { instanceId: hit.InstanceId, requestId };
         // The server may cap the page size: count what came back, not what was asked.
         seen += instances.length;
-        if (instances.length === 0 || seen >= Number(body.TotalCount ?? 0)) return null;
+        if (instances.length === 0 || seen >= Number(body.TotalCount ?? 0)) return { instanceId: null, requestId };
       }
-      return null;
+      return { instanceId: null };
     },
   };
 }

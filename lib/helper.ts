@@ -331,10 +331,11 @@ async function fetchToken(api: AcrApi, target: Target, ctx: FetchContext): Promi
       if (target.instanceId) return await api.instanceToken(region, target.instanceId);
       const idKey = await cacheKey("instance", ctx.identity, region, registry.instanceName);
       const lookUp = async () => {
-        const id = await api.findInstanceId(region, registry.instanceName);
+        const { instanceId: id, requestId } = await api.findInstanceId(region, registry.instanceName);
         if (id === null) {
           throw new HelperError(
-            `no ACR Enterprise instance named "${registry.instanceName}" in ${region} for this account (ListInstance); ` +
+            `no ACR Enterprise instance named "${registry.instanceName}" in ${region} for this account ` +
+              `(ListInstance${requestId ? `, request id ${requestId}` : ""}); ` +
               "check the host name, or set instanceId for it in the config file",
           );
         }

@@ -128,8 +128,10 @@ Deno.test("api: a slow answer is bounded by the deadline", () =>
 
 Deno.test("api: ListInstance pages until the exact name is found", () =>
   withApi(AK_ENV, async (api, fake) => {
-    assert.equal(await api.findInstanceId("cn-hangzhou", "team23"), "cri-0023");
+    assert.equal((await api.findInstanceId("cn-hangzhou", "team23")).instanceId, "cri-0023");
     assert.equal(fake.calls.listInstance, 12); // 2 per page
-    assert.equal(await api.findInstanceId("cn-hangzhou", "team2"), "cri-0002");
-    assert.equal(await api.findInstanceId("cn-hangzhou", "team"), null);
+    assert.equal((await api.findInstanceId("cn-hangzhou", "team2")).instanceId, "cri-0002");
+    const none = await api.findInstanceId("cn-hangzhou", "team");
+    assert.equal(none.instanceId, null);
+    assert.equal(none.requestId, fake.requestIds.at(-1), "the last page's request id");
   }, { maxPageSize: 2 }));

@@ -159,7 +159,7 @@ Deno.test("fuzz: 10,000 server strings; tokens and API calls only for recognised
     instanceToken: (region, id) => token(`instance ${region} ${id}`),
     findInstanceId: (_region, name) => {
       calls.push(`list ${name}`);
-      return Promise.resolve("cri-fuzz");
+      return Promise.resolve({ instanceId: "cri-fuzz" });
     },
   };
   const backend: Backend = {

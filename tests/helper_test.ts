@@ -60,7 +60,7 @@ Deno.test("helper: Enterprise host resolves the name, then asks for the instance
       r,
       id,
     ) => (calls.push(`instance ${r} ${id}`), Promise.resolve({ username: "u", password: "p", expiresAt: 1 })),
-    findInstanceId: (r, n) => (calls.push(`find ${r} ${n}`), Promise.resolve("cri-found")),
+    findInstanceId: (r, n) => (calls.push(`find ${r} ${n}`), Promise.resolve({ instanceId: "cri-found" })),
   };
   const backend: Backend = {
     buildCredential: () => ({ getCredential: () => Promise.resolve({}) }),
