@@ -130,7 +130,12 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     Deno.stderr.writeSync(new TextEncoder().encode(TTY_HINT + "\n"));
     return 1;
   }
-  const helper = createHelper({ env: Deno.env.toObject(), loadBackend: guardedBackend(opts) });
+  const helper = createHelper({
+    env: Deno.env.toObject(),
+    loadBackend: guardedBackend(opts),
+    // Not for `list`: its stdin may be a terminal, where an ungranted Deno.uid() would prompt.
+    uid: action === "list" ? undefined : grantedUid,
+  });
   return await handleAction(action, helper, {
     readStdin,
     write,
@@ -138,6 +143,19 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
       return versionText();
     },
   });
+}
+
+/**
+ * Our uid, when the release's `--allow-sys=uid` is granted: one cheap call
+ * instead of the cache's probe file. Only called with stdin not a terminal,
+ * so an older install without the flag is denied, never prompted.
+ */
+function grantedUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
 }
 
 function guardedBackend(opts: MainOptions): () => Promise<Backend> {

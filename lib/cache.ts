@@ -110,8 +110,8 @@ export type CacheWarn = (message: string) => void;
  * here: a hit must cost a few synchronous syscalls, so the directory is
  * checked on first use and created (0700) only on the first write.
  */
-export function openCache(dir: string | null, warn: CacheWarn = () => {}): Cache {
-  return dir === null ? new NullCache() : new FileCache(dir, warn);
+export function openCache(dir: string | null, warn: CacheWarn = () => {}, uid?: () => number | null): Cache {
+  return dir === null ? new NullCache() : new FileCache(dir, warn, uid ?? (() => null));
 }
 
 const SUBDIRS = ["tokens", "instances", "locks"] as const;
@@ -130,7 +130,12 @@ class FileCache implements Cache {
   /** Directories (the cache dir and its subdirectories) found to be ours. */
   private readonly checked = new Set<string>();
   private prepared = false;
-  constructor(private readonly dir: string, private readonly warn: CacheWarn) {}
+  constructor(
+    private readonly dir: string,
+    private readonly warn: CacheWarn,
+    /** Our uid when the caller can tell it cheaply (null: probe for it). */
+    private readonly knownUid: () => number | null,
+  ) {}
 
   private disable(why: string): false {
     this.warn(`cache disabled: ${this.dir}: ${why}`);
@@ -157,7 +162,7 @@ class FileCache implements Cache {
     }
     if (info.isSymlink || !info.isDirectory) return this.disable(`${d} is a symlink or not a directory`);
     if (info.uid !== null) { // null on Windows: no owners to compare
-      this.uid ??= ownUid(this.dir);
+      this.uid ??= this.knownUid() ?? ownUid(this.dir);
       if (this.uid === null) return this.disable("cannot create files in it (read-only?)");
       if (info.uid !== this.uid) return this.disable(`${d} belongs to another user`);
     }

@@ -50,6 +50,11 @@ export interface HelperOptions {
   loadBackend?: () => Promise<Backend>;
   /** The cache; default: the file cache in {@link cacheDir}, or none when unusable. */
   cache?: Cache;
+  /**
+   * Our uid, when the caller can tell it without a prompt (the CLI, granted
+   * `--allow-sys=uid`); null or absent: the cache finds it with a probe file.
+   */
+  uid?: () => number | null;
   log?: Logger;
 }
 
@@ -136,7 +141,7 @@ export function createHelper(opts: HelperOptions): Helper {
 
   const log = opts.log ?? createLogger({ env });
   let opened: Cache | undefined;
-  const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn));
+  const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn, opts.uid));
 
   /** The chain's source, or the profile / role the config file names for this host. */
   async function select(host: string, config: HelperConfig): Promise<Selection> {

@@ -108,6 +108,19 @@ Deno.test("get: warm get makes no API call; files are 0600 in a 0700 dir, withou
     }
   }));
 
+Deno.test("get: an install without --allow-sys=uid still caches (probe file), with nothing on stderr and no probe left", () =>
+  withFake(async (env) => {
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const older = RELEASE_FLAGS.map((f) => f.startsWith("--allow-sys=") ? "--allow-sys=hostname,homedir" : f);
+    for (let i = 0; i < 2; i++) {
+      const r = await runScript(main, older, ["get"], PERSONAL, env);
+      assert.deepEqual([r.code, r.stderr], [0, ""], r.stdout);
+    }
+    assert.equal(fake.calls.total, 1, "the second get is a hit");
+    const dir = `${env.HOME}/.cache/docker-credential-acr-helper`;
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".uid-")), []);
+  }));
+
 Deno.test("get: a cache hit loads no npm package (empty DENO_DIR, --cached-only), with env keys or a credentials file", () =>
   withFake(async (env) => {
     const fileEnv = { ...env, ALIBABA_CLOUD_ACCESS_KEY_ID: "", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "" };

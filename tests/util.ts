@@ -13,7 +13,7 @@ export const RELEASE_FLAGS = [
   "--allow-net",
   "--allow-read",
   "--allow-write",
-  "--allow-sys=hostname,homedir",
+  "--allow-sys=hostname,homedir,uid",
 ];
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
