@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import type { Env } from "./config.ts";
 import { addCredHelpers, DockerConfigError, dockerConfigPath, onPath, writeDockerConfig } from "./docker_config.ts";
 import { runDoctor } from "./doctor.ts";
@@ -124,6 +123,8 @@ async function configureDocker(args: string[], io: CommandIO): Promise<number> {
     return 1;
   };
   let values: { registry?: string[]; "dry-run"?: boolean };
+  // Imported here: a node: module at the top would start Deno's Node layer in the bundle on every run, hits included.
+  const { parseArgs } = await import("node:util");
   try {
     ({ values } = parseArgs({
       args,

@@ -1,10 +1,28 @@
 /**
- * The bundle's entry: the CLI, with the SDK side reachable through a literal
- * import so the bundler includes it (main.ts uses a computed one, which keeps
- * `deno run main.ts` from preparing the SDK graph on every start).
+ * The bundle's entry: the CLI and its subcommands in one file, with the SDK
+ * side in a second file beside it (`docker-credential-acr-helper.sdk.js`),
+ * imported on a cache miss only, so a hit never parses its 560 KiB.
  *
  * @module
  */
 import { run } from "../main.ts";
+import type { Backend } from "../lib/helper.ts";
 
-await run({ loadBackend: () => import("../lib/backend.ts"), loadCommands: () => import("../lib/commands.ts") });
+/** The SDK file's name; scripts/bundle.ts writes it next to this one. */
+const SDK_FILE = "docker-credential-acr-helper.sdk.js";
+
+/**
+ * The SDK file's URL: beside the real file, so the helper works when run
+ * through a symlink (`/usr/local/bin/docker-credential-acr-helper -> ...`).
+ */
+function sdkUrl(): string {
+  const real = Deno.realPathSync(new URL(import.meta.url)).replaceAll("\\", "/");
+  const url = new URL("file:///");
+  url.pathname = `${real.slice(0, real.lastIndexOf("/") + 1)}${SDK_FILE}`;
+  return url.href;
+}
+
+await run({
+  loadBackend: () => import(sdkUrl()) as Promise<Backend>,
+  loadCommands: () => import("../lib/commands.ts"),
+});

@@ -26,6 +26,8 @@ export const INSTANCE = { instanceId: "cri-e2e00001", instanceName: "acme", regi
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const BUNDLE = `${ROOT}dist/docker-credential-acr-helper.js`;
+/** The SDK half of the bundle, which the CLI file imports from beside itself on a cache miss. */
+export const BUNDLE_SDK = `${ROOT}dist/docker-credential-acr-helper.sdk.js`;
 export const HELM = Deno.env.get("E2E_HELM") ?? `${ROOT}tests/e2e/.tools/helm`;
 
 /** Output of one client command. */
@@ -262,11 +264,12 @@ export async function startStack(): Promise<Stack> {
   await enterPrivateNetwork(work);
   const tls = await makeTestTls(HOSTS);
 
-  // The helper exactly as users install it: the bundle, named docker-credential-acr-helper, on PATH.
+  // The helper exactly as users install it: the bundle's two files, the CLI named docker-credential-acr-helper on PATH.
   const bin = `${work}/bin`;
   await Deno.mkdir(bin);
   await Deno.copyFile(BUNDLE, `${bin}/docker-credential-acr-helper`);
   await Deno.chmod(`${bin}/docker-credential-acr-helper`, 0o755);
+  await Deno.copyFile(BUNDLE_SDK, `${bin}/docker-credential-acr-helper.sdk.js`);
   await Deno.symlink(HELM, `${bin}/helm`);
 
   const home = `${work}/home`;
