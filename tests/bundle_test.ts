@@ -44,6 +44,15 @@ Deno.test("bundle: two files, run through a symlink from elsewhere, with no npm 
     const dry = await runScript(file, flags, ["configure-docker", "--registry", host, "--dry-run"], "", env);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
     assert.match(dry.stdout, /"registry\.cn-hangzhou\.aliyuncs\.com": "acr-helper"/);
+    // Installed without the SDK file: a hit still works, a miss says what is missing.
+    await Deno.remove(`${dir}/lib/docker-credential-acr-helper.sdk.js`);
+    assert.equal((await runScript(file, flags, ["get"], host, env)).stdout, cold.stdout);
+    const lone = await runScript(file, flags, ["get"], "registry.cn-beijing.aliyuncs.com", env);
+    assert.deepEqual([lone.code, lone.stderr], [1, ""]);
+    assert.equal(
+      lone.stdout,
+      `${dir}/lib/docker-credential-acr-helper.sdk.js is missing: install both files of the bundle\n`,
+    );
     const v = await runScript(file, flags, ["version"], "", env);
     assert.match(v.stdout, /^docker-credential-acr-helper 0\.1\.0 \(commit ([0-9a-f]{12}|unknown)\)\n$/);
   } finally {
