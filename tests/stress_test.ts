@@ -164,7 +164,10 @@ Deno.test("stress: helpers killed with SIGKILL at 12 points of a cold get: the c
     const w = holder.stdin.getWriter();
     await w.write(new TextEncoder().encode(host));
     await w.close();
-    while (fake.calls.instanceToken === 0) await new Promise((r) => setTimeout(r, 10));
+    for (let waited = 0; fake.calls.instanceToken === 0; waited += 10) {
+      assert.ok(waited < 20_000, "the holder never reached its token call");
+      await new Promise((r) => setTimeout(r, 10));
+    }
     holder.kill("SIGKILL");
     await holder.output();
     const log = `${home}/after-kill.log`;
