@@ -165,17 +165,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
         const body = (res?.body ?? {}) as Record<string, unknown>;
         return body;
       } catch (err) {
-        let error = toApiError(err, what);
-        if (error.code === "Timeout" && error.retryable) {
-          // The SDK's connectTimeout is an idle timeout over the whole exchange: whichever it was, nothing came back.
-          error = new AcrApiError(
-            `${what}: the API did not answer within ${Math.ceil(runtime.connectTimeout / 1000)} s`,
-            "Timeout",
-            undefined,
-            undefined,
-            true,
-          );
-        }
+        const error = toApiError(err, what, runtime.connectTimeout);
         const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
         if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) {
           throw attempt === 1 ? error : error.after(attempt);
@@ -275,8 +265,11 @@ function tokenFrom(what: string, user: unknown, password: unknown, expire: unkno
 const RETRYABLE_CODES = /^(Throttling.*|ServiceUnavailable|InternalError|SYSTEM_ERROR|Unknown.*Error)$/i;
 const NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ECONNABORTED|UND_ERR_.*)$/;
 
-/** Turns whatever the SDK threw into an {@link AcrApiError} with one clear line. */
-export function toApiError(err: unknown, what: string): AcrApiError {
+/**
+ * Turns whatever the SDK threw into an {@link AcrApiError} with one clear
+ * line; `idleTimeoutMs` is the attempt's timeout, named when it ran out.
+ */
+export function toApiError(err: unknown, what: string, idleTimeoutMs: number): AcrApiError {
   if (err instanceof AcrApiError) return err;
   if (err instanceof Error && err.name === "CredentialSourceError") {
     // The credential provider failed (STS, token file): its message already names the source.
@@ -300,8 +293,9 @@ export function toApiError(err: unknown, what: string): AcrApiError {
     );
   }
   if (name === "RequestTimeoutError" || /Timeout/.test(message) && !status) {
+    // The SDK's connectTimeout is an idle timeout over the whole exchange: connect or read, nothing came back.
     return new AcrApiError(
-      `${what}: the API did not answer in time (${message.includes("Connect") ? "connect" : "read"} timeout)`,
+      `${what}: the API did not answer within ${Math.ceil(idleTimeoutMs / 1000)} s`,
       "Timeout",
       undefined,
       undefined,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { runHelper, tempHome } from "./util.ts";
+import { fakeEnv, runHelper, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAInode0001", accessKeySecret: "CANARY-node-secret" };
 const PROD_KEY = { accessKeyId: "LTAIprod0001", accessKeySecret: "CANARY-prod-secret" };
@@ -28,14 +28,8 @@ async function withFake(opts: FakeOptions, fn: (fake: FakeAcr) => Promise<void>)
     await fake.close();
   }
 }
-async function nodeEnv(fake: FakeAcr, extra: Record<string, string> = {}) {
-  return {
-    HOME: await tempHome(),
-    DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: KEY.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY.accessKeySecret,
-    ...extra,
-  };
+function nodeEnv(fake: FakeAcr, extra: Record<string, string> = {}) {
+  return fakeEnv(fake.url, KEY, extra);
 }
 function request(image: string, extra: Record<string, unknown> = {}, apiVersion = V1) {
   return JSON.stringify({ apiVersion, kind: "CredentialProviderRequest", image, ...extra });

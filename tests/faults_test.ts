@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { isFresh } from "../lib/cache.ts";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, CANARY_STS, runChecked, type RunResult, tempHome } from "./util.ts";
+import { CANARY_KEY, CANARY_STS, fakeEnv, runChecked, type RunResult } from "./util.ts";
 
 /** Every fault must end well inside the kubelet's 60 s exec timeout. */
 const BOUND_MS = 35_000;
@@ -40,13 +40,8 @@ async function withWarmCache(
 ): Promise<void> {
   const fake = startFakeAcr({ keys: [CANARY_KEY, CANARY_STS, EXPIRED_STS], instances: INSTANCES, ...opts });
   try {
-    const home = await tempHome();
-    const env = {
-      HOME: home,
-      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: CANARY_KEY.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY_KEY.accessKeySecret,
-    };
+    const env = await fakeEnv(fake.url);
+    const home = env.HOME;
     const w: World = {
       fake,
       env,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { assertNoSecrets, CANARY_KEY, CANARY_STS, runChecked, type RunResult, tempHome } from "./util.ts";
+import { assertNoSecrets, CANARY_KEY, CANARY_STS, fakeEnv, runChecked, type RunResult, tempHome } from "./util.ts";
 
 const KEY = CANARY_KEY;
 const STS = CANARY_STS;
@@ -19,14 +19,8 @@ async function withFake(fn: () => Promise<void>, opts: Parameters<typeof startFa
     await fake.close();
   }
 }
-async function env(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  return {
-    HOME: await tempHome(),
-    DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: KEY.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY.accessKeySecret,
-    ...extra,
-  };
+function env(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return fakeEnv(fake.url, KEY, extra);
 }
 /** Every scenario runs at debug level and is checked for leaked canaries (tests/util.ts). */
 function runHelper(args: string[], stdin: string, e: Record<string, string>): Promise<RunResult> {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, runChecked, tempHome } from "./util.ts";
+import { CANARY_KEY, fakeEnv, runChecked, tempHome } from "./util.ts";
 
 const NOT_FOUND = "credentials not found in native keychain\n";
 const NO_SERVER = "no credentials server URL\n";
@@ -161,15 +161,8 @@ function isCredentials(stdout: string, issued: readonly string[]): boolean {
 Deno.test("protocol input: every case gets its exact answer, exit code, an empty stderr and no API call", async () => {
   const fake = startFakeAcr({ keys: [CANARY_KEY] });
   try {
-    const home = await tempHome();
-    const env = {
-      HOME: home,
-      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-      ALIBABA_CLOUD_ACCESS_KEY_ID: CANARY_KEY.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY_KEY.accessKeySecret,
-      // No cache: every control case must reach the API, and no case can lean on another's token.
-      DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1",
-    };
+    // No cache: every control case must reach the API, and no case can lean on another's token.
+    const env = await fakeEnv(fake.url, CANARY_KEY, { DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" });
     const failures: string[] = [];
     // A few at a time: each is a process start, and the order between cases does not matter.
     for (let i = 0; i < CASES.length; i += 4) {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { cacheKey, isFresh, openCache } from "../lib/cache.ts";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, runChecked, runHelper, spawnHelper, tempHome } from "./util.ts";
+import { CANARY_KEY, fakeEnv, runChecked, runHelper, spawnHelper, tempHome } from "./util.ts";
 
 const PERSONAL = ["cn-hangzhou", "cn-beijing", "cn-shanghai", "cn-shenzhen", "ap-southeast-1"].map((r) =>
   `registry.${r}.aliyuncs.com`
@@ -18,15 +18,6 @@ const INSTANCES = ["prod", "stage", "dev"].map((n, i) => ({
   instanceName: n,
   region: "cn-hangzhou",
 }));
-
-function keyEnv(home: string, url: string): Record<string, string> {
-  return {
-    HOME: home,
-    DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: url,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: CANARY_KEY.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: CANARY_KEY.accessKeySecret,
-  };
-}
 
 /** Every token file is a complete entry: the cache is never torn, whatever was killed when. */
 function assertCacheWhole(cacheDir: string): number {
@@ -52,8 +43,8 @@ function assertCacheWhole(cacheDir: string): number {
 Deno.test("stress: 64 concurrent processes on 8 hosts: all answer, one token call per host, the cache valid after", async () => {
   const fake = startFakeAcr({ keys: [CANARY_KEY], instances: INSTANCES });
   try {
-    const home = await tempHome();
-    const env = keyEnv(home, fake.url);
+    const env = await fakeEnv(fake.url);
+    const home = env.HOME;
     const hosts = [...PERSONAL, ...ENTERPRISE];
     const started = performance.now();
     const runs = await Promise.all(
@@ -136,8 +127,8 @@ Deno.test("stress: a cache writer killed with SIGKILL mid-write never leaves a t
 Deno.test("stress: helpers killed with SIGKILL at 12 points of a cold get: the cache stays whole, the lock never sticks", async () => {
   const fake = startFakeAcr({ keys: [CANARY_KEY], instances: INSTANCES });
   try {
-    const home = await tempHome();
-    const env = keyEnv(home, fake.url);
+    const env = await fakeEnv(fake.url);
+    const home = env.HOME;
     const cacheDir = `${home}/.cache/docker-credential-acr-helper`;
     const host = ENTERPRISE[0];
     // How long a cold get takes here, to spread the kills over it.

@@ -81,6 +81,24 @@ export function tempHome(): Promise<string> {
   return Deno.makeTempDir({ prefix: "acr-helper-home-" });
 }
 
+/**
+ * The environment a test runs the helper in: a fresh HOME, the fake's API
+ * endpoint and an access key (the canary key unless another is given).
+ */
+export async function fakeEnv(
+  apiUrl: string,
+  key: { accessKeyId: string; accessKeySecret: string } = CANARY_KEY,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    HOME: await tempHome(),
+    DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: apiUrl,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: key.accessKeySecret,
+    ...extra,
+  };
+}
+
 /** Canary secrets: none may ever appear on any output, in a log or in the cache. */
 export const CANARY_KEY = { accessKeyId: "LTAIcanaryid", accessKeySecret: "CANARY-ak-secret-4f1e" };
 /** An STS canary (security token included). */
