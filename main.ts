@@ -5,7 +5,6 @@
  */
 import { handleAction, HelperError, isAction } from "./lib/protocol.ts";
 import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
-import { NullCache } from "./lib/cache.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
 
 const MAX_STDIN = 1 << 20;
@@ -86,17 +85,17 @@ export function versionText(): string {
 const TTY_HINT = `${NAME}: the registry server URL goes on stdin, for example:
   echo registry.cn-hangzhou.aliyuncs.com | ${NAME} get`;
 
-/** The subcommands of lib/commands.ts (not docker's protocol). */
+/** The subcommands of lib/commands/ (not docker's protocol). */
 const COMMANDS = new Set(["kubelet-credential-provider", "configure-docker", "doctor"]);
 // Computed, like the SDK's: a literal dynamic import is prepared at every start.
-const COMMANDS_MODULE = "./lib/commands.ts";
+const COMMANDS_MODULE = "./lib/commands/mod.ts";
 
 /** What {@link main} can be given instead of its defaults. */
 export interface MainOptions {
   /** Loads the SDK side; the bundle passes a literal import so it is included. */
   loadBackend?: () => Promise<Backend>;
-  /** Loads lib/commands.ts; the bundle passes a literal import. */
-  loadCommands?: () => Promise<typeof import("./lib/commands.ts")>;
+  /** Loads lib/commands/mod.ts; the bundle passes a literal import. */
+  loadCommands?: () => Promise<typeof import("./lib/commands/mod.ts")>;
 }
 
 /** Runs the CLI and returns the exit code. */
@@ -182,7 +181,6 @@ async function command(name: string, args: string[], opts: MainOptions): Promise
   return await mod.runCommand(name, args, {
     env,
     helper: createHelper({ env, loadBackend }),
-    uncachedHelper: createHelper({ env, loadBackend, cache: new NullCache() }),
     version: versionText(),
     readStdin,
     out: write,

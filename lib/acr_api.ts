@@ -10,13 +10,16 @@ import * as openapiNs from "@alicloud/openapi-client";
 import type { ClientCredential } from "./auth.ts";
 import type { Endpoint } from "./config.ts";
 import { NAME, VERSION } from "./version.ts";
+import { clockSkew, localExpiry } from "./clock.ts";
 
 /** A temporary registry password. */
 export interface RegistryToken {
   username: string;
   password: string;
-  /** Expiry, ms since the epoch. */
+  /** Expiry, ms since the epoch, on the local clock (moved there from the service's by its `Date` header). */
   expiresAt: number;
+  /** The service's clock minus ours when it answered, ms (0 when in step or unknown). */
+  clockSkewMs?: number;
 }
 
 /** The calls the helper makes. */
@@ -44,6 +47,8 @@ export class AcrApiError extends Error {
     readonly requestId: string | undefined,
     readonly status: number | undefined,
     readonly retryable: boolean,
+    /** The service could not be reached or answer now (a cached password may stand in). */
+    readonly transient: boolean = retryable,
   ) {
     super(message);
     this.name = "AcrApiError";
@@ -57,6 +62,7 @@ export class AcrApiError extends Error {
       this.requestId,
       this.status,
       false,
+      this.transient,
     );
   }
 
@@ -134,7 +140,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
     what: string,
     params: Record<string, string>,
     query: Record<string, string>,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<Answer> {
     const { client: c, protocol } = client(region);
     for (let attempt = 1;; attempt++) {
       const remaining = opts.deadline - now();
@@ -145,6 +151,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
           undefined,
           undefined,
           false,
+          true,
         );
       }
       const readTimeout = Math.max(1, Math.min(READ_TIMEOUT_MS, remaining));
@@ -154,7 +161,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
         connectTimeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, readTimeout)),
       };
       try {
-        const res: { body?: unknown } = await withDeadline(
+        const res: { body?: unknown; headers?: Record<string, string> } = await withDeadline(
           c.callApi(
             { ...params, protocol, authType: "AK", bodyType: "json" },
             new openapi.OpenApiRequest({ query }),
@@ -163,7 +170,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
           remaining,
         );
         const body = (res?.body ?? {}) as Record<string, unknown>;
-        return body;
+        return { body, date: res?.headers?.date, at: now() };
       } catch (err) {
         const error = toApiError(err, what, runtime.connectTimeout);
         const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
@@ -183,7 +190,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
   return {
     async personalToken(region) {
       const what = `GetAuthorizationToken (Personal Edition, ${region})`;
-      const body = await call(region, what, {
+      const answer = await call(region, what, {
         action: "GetAuthorizationToken",
         version: "2016-06-07",
         pathname: "/tokens",
@@ -191,22 +198,23 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
         style: "ROA",
         reqBodyType: "json",
       }, {});
-      const data = (body.data ?? {}) as Record<string, unknown>;
-      return tokenFrom(what, data.tempUserName, data.authorizationToken, data.expireDate, requestIdOf(body));
+      const data = (answer.body.data ?? {}) as Record<string, unknown>;
+      return tokenFrom(what, answer, data.tempUserName, data.authorizationToken, data.expireDate);
     },
 
     async instanceToken(region, instanceId) {
       const what = `GetAuthorizationToken (${instanceId}, ${region})`;
-      const body = await call(region, what, rpc("GetAuthorizationToken"), { InstanceId: instanceId });
+      const answer = await call(region, what, rpc("GetAuthorizationToken"), { InstanceId: instanceId });
+      const body = answer.body;
       checkSuccess(body, what);
-      return tokenFrom(what, body.TempUsername, body.AuthorizationToken, body.ExpireTime, requestIdOf(body));
+      return tokenFrom(what, answer, body.TempUsername, body.AuthorizationToken, body.ExpireTime);
     },
 
     async findInstanceId(region, instanceName) {
       const what = `ListInstance (${region})`;
       let seen = 0;
       for (let page = 1; page <= MAX_PAGES; page++) {
-        const body = await call(region, what, rpc("ListInstance"), {
+        const { body } = await call(region, what, rpc("ListInstance"), {
           PageNo: String(page),
           PageSize: String(PAGE_SIZE),
         });
@@ -245,7 +253,15 @@ function checkSuccess(body: Record<string, unknown>, what: string): void {
   }
 }
 
-function tokenFrom(what: string, user: unknown, password: unknown, expire: unknown, requestId?: string): RegistryToken {
+/** A successful answer: its body, its `Date` header and when (local clock) it arrived. */
+interface Answer {
+  body: Record<string, unknown>;
+  date?: string;
+  at: number;
+}
+
+function tokenFrom(what: string, answer: Answer, user: unknown, password: unknown, expire: unknown): RegistryToken {
+  const requestId = requestIdOf(answer.body);
   const expiresAt = typeof expire === "string" ? Number(expire) : expire;
   if (
     typeof user !== "string" || user === "" || typeof password !== "string" || password === "" ||
@@ -259,7 +275,12 @@ function tokenFrom(what: string, user: unknown, password: unknown, expire: unkno
       false,
     );
   }
-  return { username: user, password, expiresAt };
+  return {
+    username: user,
+    password,
+    expiresAt: localExpiry(expiresAt, answer.date, answer.at),
+    clockSkewMs: clockSkew(answer.date, answer.at),
+  };
 }
 
 const RETRYABLE_CODES = /^(Throttling.*|ServiceUnavailable|InternalError|SYSTEM_ERROR|Unknown.*Error)$/i;
@@ -290,6 +311,7 @@ export function toApiError(err: unknown, what: string, idleTimeoutMs: number): A
       undefined,
       undefined,
       false,
+      true,
     );
   }
   if (name === "RequestTimeoutError" || /Timeout/.test(message) && !status) {

@@ -34,7 +34,14 @@ export interface CredentialSourceInfo {
 
 /** What the OpenAPI client needs: the `@alicloud/credentials` client interface. */
 export interface ClientCredential {
-  getCredential(): Promise<{ accessKeyId?: string; accessKeySecret?: string; securityToken?: string }>;
+  getCredential(): Promise<
+    {
+      accessKeyId?: string;
+      accessKeySecret?: string;
+      securityToken?: string; /** ms, local clock */
+      expiresAt?: number;
+    }
+  >;
 }
 
 /** A selected source and the credential built from it. */

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Env } from "./config.ts";
+import { makeOwnDir, type Owner, probeUid } from "./own_dirs.ts";
 
 /** A cached temporary password. */
 export interface TokenEntry {
@@ -32,12 +33,17 @@ export interface Cache {
   getInstanceId(key: string, now: number): Promise<string | null>;
   putInstanceId(key: string, instanceId: string, expiresAt: number): Promise<void>;
   dropInstanceId(key: string): Promise<void>;
-  /** Runs `fn` holding the key's lock; after `waitMs` without it, runs `fn` anyway. */
-  withLock<T>(key: string, waitMs: number, fn: () => Promise<T>): Promise<T>;
+  /** Whether a proof (a service account token hash STS accepted) is recorded and unexpired at `now`. */
+  hasProof(key: string, now: number): Promise<boolean>;
+  /** Records a proof until `expiresAt`, dropping expired ones (`now` for that, default the clock). */
+  putProof(key: string, expiresAt: number, now?: number): Promise<void>;
+  /** Runs `fn` holding the key's lock; after `waitMs` without it, runs `fn` anyway (`locked` false). */
+  withLock<T>(key: string, waitMs: number, fn: (locked: boolean) => Promise<T>): Promise<T>;
 }
 
 // 2: entries record their key, so a renamed file is never used for another host.
-const VERSION = 2;
+// 3: token keys cover the whole target (kind, instance, region, token API, endpoint); older entries are ignored.
+const VERSION = 3;
 const MAX_REUSE_MARGIN_MS = 15 * 60_000;
 /** A temp file older than this was left by a killed process (a write takes milliseconds). */
 const DEBRIS_AGE_MS = 60_000;
@@ -97,8 +103,14 @@ export class NullCache implements Cache {
   dropInstanceId() {
     return Promise.resolve();
   }
-  withLock<T>(_key: string, _waitMs: number, fn: () => Promise<T>) {
-    return fn();
+  hasProof() {
+    return Promise.resolve(false);
+  }
+  putProof() {
+    return Promise.resolve();
+  }
+  withLock<T>(_key: string, _waitMs: number, fn: (locked: boolean) => Promise<T>) {
+    return fn(true);
   }
 }
 
@@ -110,11 +122,16 @@ export type CacheWarn = (message: string) => void;
  * here: a hit must cost a few synchronous syscalls, so the directory is
  * checked on first use and created (0700) only on the first write.
  */
-export function openCache(dir: string | null, warn: CacheWarn = () => {}, uid?: () => number | null): Cache {
-  return dir === null ? new NullCache() : new FileCache(dir, warn, uid ?? (() => null));
+export function openCache(
+  dir: string | null,
+  warn: CacheWarn = () => {},
+  uid?: () => number | null,
+  home?: string | null,
+): Cache {
+  return dir === null ? new NullCache() : new FileCache(dir, warn, uid ?? (() => null), home ?? null);
 }
 
-const SUBDIRS = ["tokens", "instances", "locks"] as const;
+const SUBDIRS = ["tokens", "instances", "proofs", "locks"] as const;
 
 /**
  * The file cache. Every file is checked before use: a regular file (never a
@@ -135,7 +152,13 @@ class FileCache implements Cache {
     private readonly warn: CacheWarn,
     /** Our uid when the caller can tell it cheaply (null: probe for it). */
     private readonly knownUid: () => number | null,
+    /** `$HOME`: never created. */
+    private readonly home: string | null,
   ) {}
+
+  private ownUid(): number | null {
+    return this.uid ??= this.knownUid() ?? probeUid();
+  }
 
   private disable(why: string): false {
     this.warn(`cache disabled: ${this.dir}: ${why}`);
@@ -162,9 +185,10 @@ class FileCache implements Cache {
     }
     if (info.isSymlink || !info.isDirectory) return this.disable(`${d} is a symlink or not a directory`);
     if (info.uid !== null) { // null on Windows: no owners to compare
-      this.uid ??= this.knownUid() ?? ownUid(this.dir);
-      if (this.uid === null) return this.disable("cannot create files in it (read-only?)");
-      if (info.uid !== this.uid) return this.disable(`${d} belongs to another user`);
+      if (this.ownUid() === null) return this.disable("cannot tell this process's user");
+      if (info.uid !== this.uid) {
+        return this.disable(`${d} belongs to uid ${info.uid}, not to this user (uid ${this.uid})`);
+      }
     }
     this.checked.add(d);
     return "ok";
@@ -175,7 +199,12 @@ class FileCache implements Cache {
     if (!this.prepared) {
       this.prepared = true;
       // Never create anything through a symlink or in someone else's directory.
-      if (this.checkDir(this.dir) === false) return false;
+      const state = this.checkDir(this.dir);
+      if (state === false) return false;
+      if (state === "missing") {
+        const why = makeOwnDir(this.dir, { uid: Deno.build.os === "windows" ? null : this.ownUid(), home: this.home });
+        if (why !== null) return this.disable(why);
+      }
       try {
         for (const s of SUBDIRS) Deno.mkdirSync(`${this.dir}/${s}`, { recursive: true, mode: 0o700 });
         if (Deno.build.os !== "windows") Deno.chmodSync(this.dir, 0o700);
@@ -250,6 +279,7 @@ class FileCache implements Cache {
     const places: Array<[string, RegExp]> = [
       [`${this.dir}/tokens`, /\.tmp$/],
       [`${this.dir}/instances`, /\.tmp$/],
+      [`${this.dir}/proofs`, /\.tmp$/],
       [this.dir, /^\.uid-/],
     ];
     for (const [d, pattern] of places) {
@@ -325,13 +355,36 @@ class FileCache implements Cache {
     return Promise.resolve();
   }
 
-  async withLock<T>(key: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  hasProof(key: string, now: number): Promise<boolean> {
+    const v = this.readJson("proofs", key);
+    return Promise.resolve(v !== null && typeof v.expiresAt === "number" && v.expiresAt > now);
+  }
+
+  putProof(key: string, expiresAt: number, now = Date.now()): Promise<void> {
+    this.writeJson("proofs", key, { expiresAt });
+    // One file per service account token: drop the expired ones so the directory does not grow with every pod.
+    try {
+      for (const e of Deno.readDirSync(`${this.dir}/proofs`)) {
+        if (!e.isFile || !e.name.endsWith(".json")) continue;
+        const k = e.name.slice(0, -".json".length);
+        const v = this.readJson("proofs", k);
+        if (v === null || typeof v.expiresAt !== "number" || v.expiresAt <= now) {
+          try {
+            Deno.removeSync(`${this.dir}/proofs/${e.name}`);
+          } catch { /* already gone */ }
+        }
+      }
+    } catch { /* not listable: nothing to tidy */ }
+    return Promise.resolve();
+  }
+
+  async withLock<T>(key: string, waitMs: number, fn: (locked: boolean) => Promise<T>): Promise<T> {
     let file: Deno.FsFile;
     try {
-      if (!this.writable("locks")) return await fn();
+      if (!this.writable("locks")) return await fn(true);
       file = Deno.openSync(`${this.dir}/locks/${key}.lock`, { read: true, write: true, create: true, mode: 0o600 });
     } catch {
-      return await fn();
+      return await fn(true);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     // flock(2): the kernel releases it when a holder dies, so a killed process never blocks others.
@@ -341,8 +394,7 @@ class FileCache implements Cache {
     ]);
     clearTimeout(timer);
     try {
-      if (!locked) this.warn(`lock ${key} not acquired in ${waitMs} ms; going on without it`);
-      return await fn();
+      return await fn(locked);
     } finally {
       if (locked) await file.unlock().catch(() => {});
       file.close();
@@ -354,22 +406,30 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/**
- * Our uid. `Deno.uid()` and /proc/self need permissions the release does not
- * grant (`--allow-sys=uid`, `--allow-all`), so: the owner of a file we just
- * created in `dir`. Null when we cannot create one there.
- */
-function ownUid(dir: string): number | null {
-  // createNew makes the name safe; randomUUID would cost more than the rest of a hit.
-  const probe = `${dir}/.uid-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
+/** What doctor says about a cache directory: usable or not, and why. */
+export interface CacheDirStatus {
+  ok: boolean;
+  text: string;
+  fix?: string;
+}
+
+/** Whether the cache in `dir` will be used by this user, without creating anything. */
+export function cacheDirStatus(dir: string, owner: Owner): CacheDirStatus {
+  const fix = "set DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR to a directory of this user's, or run as the owner";
+  let info: Deno.FileInfo;
   try {
-    Deno.writeFileSync(probe, new Uint8Array(), { createNew: true, mode: 0o600 });
-    return Deno.lstatSync(probe).uid;
-  } catch {
-    return null;
-  } finally {
-    try {
-      Deno.removeSync(probe);
-    } catch { /* never created */ }
+    info = Deno.lstatSync(dir);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) return { ok: false, text: `${dir}: ${message(err)}`, fix };
+    const why = makeOwnDir(dir, owner, false);
+    return why === null
+      ? { ok: true, text: `${dir} (created on the first token)` }
+      : { ok: false, text: `${dir}: not used, every get calls the API: ${why}`, fix };
   }
+  if (info.isSymlink) return { ok: false, text: `${dir} is a symlink: not used`, fix };
+  if (!info.isDirectory) return { ok: false, text: `${dir} is not a directory: not used`, fix };
+  if (info.uid !== null && owner.uid !== null && info.uid !== owner.uid) {
+    return { ok: false, text: `${dir} belongs to uid ${info.uid}, not to this user (uid ${owner.uid}): not used`, fix };
+  }
+  return { ok: true, text: `${dir} (present)` };
 }

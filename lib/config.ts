@@ -87,8 +87,13 @@ export function configPath(env: Env): { path: string | null; explicit: boolean }
 
 /** The user's home directory from the environment, joined with `sub`. */
 export function homeOf(env: Env, sub: string): string | null {
-  const home = env.HOME || env.USERPROFILE;
+  const home = homeDir(env);
   return home ? `${home}/${sub}` : null;
+}
+
+/** The user's home directory from the environment (`HOME`, else `USERPROFILE`), or null. */
+export function homeDir(env: Env): string | null {
+  return env.HOME || env.USERPROFILE || null;
 }
 
 /**
@@ -222,8 +227,7 @@ export function envTarget(env: Env): Pick<EnvSettings, "instanceId" | "region"> 
 /** The env vars that shape API calls: endpoints and the time bound (needed on a cache miss only). */
 export function envTransport(env: Env): Pick<EnvSettings, "apiEndpoint" | "stsEndpoint" | "timeoutMs"> {
   const get = envGetter(env);
-  const endpointText = get("API_ENDPOINT");
-  const apiEndpoint = endpointText === undefined ? undefined : parseEndpoint(endpointText, `${ENV_PREFIX}API_ENDPOINT`);
+  const apiEndpoint = envApiEndpoint(env);
   const stsText = get("STS_ENDPOINT");
   let stsEndpoint: string | undefined;
   if (stsText !== undefined) {
@@ -241,6 +245,15 @@ export function envTransport(env: Env): Pick<EnvSettings, "apiEndpoint" | "stsEn
     timeoutMs = Math.round(seconds * 1000);
   }
   return { apiEndpoint, stsEndpoint, timeoutMs };
+}
+
+/**
+ * `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, parsed: part of what a token is
+ * for, so it is read on every `get` (a hit included) to key the cache.
+ */
+export function envApiEndpoint(env: Env): Endpoint | undefined {
+  const text = envGetter(env)("API_ENDPOINT");
+  return text === undefined ? undefined : parseEndpoint(text, `${ENV_PREFIX}API_ENDPOINT`);
 }
 
 /** Parses `host[:port]` (HTTPS) or `http(s)://host[:port]`. */

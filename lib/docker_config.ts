@@ -7,6 +7,7 @@
  * @module
  */
 import type { Env } from "./config.ts";
+import { makeOwnDir, type Owner } from "./own_dirs.ts";
 
 /** The `credHelpers` value that makes docker run `docker-credential-acr-helper`. */
 export const CRED_HELPER_NAME = "acr-helper";
@@ -81,10 +82,19 @@ export function onPath(env: Env, exists: (path: string) => boolean): boolean {
 /**
  * Writes `text` to `path` atomically (temp file + rename), first copying the
  * current file to `path.bak`. A new file is 0600; an existing one keeps its mode.
+ * The directory must be ours, or be created under one of ours (lib/own_dirs.ts).
  */
-export function writeDockerConfig(path: string, text: string): { backup: string | null } {
+export function writeDockerConfig(path: string, text: string, owner: Owner): { backup: string | null } {
   const dir = path.slice(0, Math.max(path.lastIndexOf("/"), 0)) || ".";
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Never create or replace files in another user's directory (root with a user's HOME): they would become root's.
+  const why = makeOwnDir(dir, owner);
+  if (why !== null) throw new DockerConfigError(why);
+  const st = Deno.statSync(dir);
+  if (st.uid !== null && owner.uid !== null && st.uid !== owner.uid) {
+    throw new DockerConfigError(
+      `${dir} belongs to uid ${st.uid}, not to this user (uid ${owner.uid}); run as that user`,
+    );
+  }
   let mode = 0o600;
   let backup: string | null = null;
   try {

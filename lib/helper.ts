@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AcrApi, AcrApiOptions, RegistryToken } from "./acr_api.ts";
+import type { AcrApi, AcrApiOptions } from "./acr_api.ts";
 import {
   assumeRoleSelection,
   type AuthOptions,
@@ -14,21 +14,29 @@ import {
   selectCredentialSource,
   type Selection,
 } from "./auth.ts";
-import { type Cache, cacheDir, cacheKey, isFresh, openCache, type TokenEntry } from "./cache.ts";
+import { type Cache, cacheDir, NullCache, openCache } from "./cache.ts";
 import { localFileReader, type ReadTextFile } from "./files.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
   ConfigError,
   type Env,
-  type EnvSettings,
+  envApiEndpoint,
   envTarget,
   envTransport,
   type HelperConfig,
+  homeDir,
   loadConfig,
 } from "./config.ts";
 import { type CredentialStore, HelperError, NotFoundError } from "./protocol.ts";
-import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
-import type { TokenApi } from "./config.ts";
+import { normalizeServer } from "./registry.ts";
+import { type PlanSettings, planToken, type Target, tokenKey, type TokenPlan } from "./target.ts";
+import { readThrough } from "./token_cache.ts";
+import { fetchToken } from "./token_route.ts";
+import { proofExpiry, proofKey } from "./pod_proof.ts";
+import { NAME } from "./version.ts";
+import { isTransient } from "./errors.ts";
+
+export type { PlanSettings, Target, TokenPlan } from "./target.ts";
 
 /** The SDK-backed parts, loaded on demand (see `lib/backend.ts`). */
 export interface Backend {
@@ -56,16 +64,8 @@ export interface HelperOptions {
    */
   uid?: () => number | null;
   log?: Logger;
-}
-
-const INSTANCE_ID_TTL_MS = 24 * 3600_000;
-
-/** What a host resolves to: a registry plus how to get its token. */
-export interface Target {
-  registry: Registry;
-  /** Known instance id (from config or env), skipping the name lookup. */
-  instanceId?: string;
-  tokenApi?: TokenApi;
+  /** Bound on waiting for another process's lock (default: token_cache's LOCK_WAIT_MS). */
+  lockWaitMs?: number;
 }
 
 /** Credentials for a registry with the token's expiry (what `get` prints, plus when it stops working). */
@@ -73,24 +73,32 @@ export interface TokenCredentials {
   ServerURL: string;
   Username: string;
   Secret: string;
-  /** ms since the epoch. */
+  /** ms since the epoch, on the local clock. */
   expiresAt: number;
+  /** When the token was fetched now: the service's clock minus ours, ms (0 or absent: in step). */
+  clockSkewMs?: number;
 }
 
 /** Options for {@link Helper.token}. */
 export interface TokenOptions {
   /** Use this identity instead of the configured chain (the kubelet's per-pod identity). */
   selection?: Selection;
+  /** Neither read nor write the cache: a real round trip (doctor). */
+  bypassCache?: boolean;
 }
 
 /** The helper: the protocol's store plus host resolution for diagnostics. */
 export interface Helper extends CredentialStore {
+  /** The config file and host-mapping env vars, read once per helper (throws a one-line HelperError). */
+  settings(): Promise<PlanSettings>;
   /** How a server string resolves, or null when it is not ours. */
   resolve(server: string): Promise<Target | null>;
+  /** The whole plan for a server string (target, endpoint, override), or null when it is not ours. */
+  plan(server: string): Promise<TokenPlan | null>;
   /** Which credential source a server's token would be fetched with (no network, no secret). */
   selectionFor(server: string): Promise<Selection>;
   /** `get`, with the token's expiry; throws NotFoundError for a server that is not ours. */
-  token(server: string, opts?: TokenOptions): Promise<TokenCredentials>;
+  token(server: string | TokenPlan, opts?: TokenOptions): Promise<TokenCredentials>;
 }
 
 // A computed specifier keeps the SDKs out of the start-up module graph.
@@ -114,16 +122,28 @@ export function createHelper(opts: HelperOptions): Helper {
   const now = opts.now ?? Date.now;
   const readTextFile = opts.readTextFile ?? localFileReader(env.HOME);
   const loadBackend = opts.loadBackend ?? loadDefaultBackend;
+  const log = opts.log ?? createLogger({ env });
+  let opened: Cache | undefined;
+  const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn, opts.uid, homeDir(env)));
+  /** Service account tokens STS accepted in this process. */
+  const proven = new Set<string>();
 
-  /** Settings a cache hit needs: the config file and the env vars that map hosts. */
-  async function settings(): Promise<{ config: HelperConfig; envs: Pick<EnvSettings, "instanceId" | "region"> }> {
-    try {
-      return { config: await loadConfig({ env, readTextFile }), envs: envTarget(env) };
-    } catch (err) {
-      throw userFacing(err);
-    }
+  /** What planning reads: the config file and the env vars that map hosts and pick the endpoint (read once). */
+  let loaded: Promise<PlanSettings> | undefined;
+  function settings(): Promise<PlanSettings> {
+    return loaded ??= (async () => {
+      try {
+        return {
+          config: await loadConfig({ env, readTextFile }),
+          envs: envTarget(env),
+          apiEndpoint: envApiEndpoint(env),
+        };
+      } catch (err) {
+        throw userFacing(err);
+      }
+    })();
   }
-  /** Endpoints and the time bound: parsed on a miss only, so a hit skips the work. */
+  /** STS endpoint and the time bound: parsed on a miss only, so a hit skips the work. */
   function transport() {
     try {
       return envTransport(env);
@@ -132,35 +152,30 @@ export function createHelper(opts: HelperOptions): Helper {
     }
   }
 
-  async function resolve(server: string): Promise<Target | null> {
-    const host = normalizeServer(server);
-    if (host === null) return null;
-    const { config, envs } = await settings();
-    return resolveTarget(host, config, envs);
+  async function plan(server: string): Promise<TokenPlan | null> {
+    if (normalizeServer(server) === null) return null;
+    return planToken(server, await settings());
   }
 
-  const log = opts.log ?? createLogger({ env });
-  let opened: Cache | undefined;
-  const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn, opts.uid));
-
   /** The chain's source, or the profile / role the config file names for this host. */
-  async function select(host: string, config: HelperConfig): Promise<Selection> {
-    const override = config.registries.get(host);
+  async function select(p: TokenPlan, config: HelperConfig | null): Promise<Selection> {
+    const override = p.override;
     try {
       const base = await selectCredentialSource({ env, readTextFile, profile: override?.profile });
       return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
     } catch (err) {
       if (override?.profile && err instanceof Error && err.name === "CredentialSourceError") {
-        throw new HelperError(`config file ${config.path}: registries["${host}"]: ${err.message}`);
+        throw new HelperError(`config file ${config?.path}: registries["${p.host}"]: ${err.message}`);
       }
       throw userFacing(err);
     }
   }
 
   async function selectionFor(server: string): Promise<Selection> {
-    const host = normalizeServer(server);
-    if (host === null) throw new NotFoundError();
-    return await select(host, (await settings()).config);
+    const s = await settings();
+    const p = planToken(server, s);
+    if (p === null) throw new NotFoundError();
+    return await select(p, s.config);
   }
 
   async function get(server: string) {
@@ -168,84 +183,119 @@ export function createHelper(opts: HelperOptions): Helper {
     return { ServerURL, Username, Secret };
   }
 
-  async function token(server: string, tokenOpts: TokenOptions = {}): Promise<TokenCredentials> {
-    const host = normalizeServer(server);
-    if (host === null) throw new NotFoundError();
-    const { config, envs } = await settings();
-    const target = resolveTarget(host, config, envs);
-    if (target === null) throw new NotFoundError();
+  async function token(server: string | TokenPlan, tokenOpts: TokenOptions = {}): Promise<TokenCredentials> {
+    let p: TokenPlan | null;
+    if (typeof server === "string") {
+      if (normalizeServer(server) === null) throw new NotFoundError();
+      p = planToken(server, await settings());
+    } else p = server;
+    if (p === null) throw new NotFoundError();
     const started = now();
-    const selection = tokenOpts.selection ?? await select(host, config);
+    const selection = tokenOpts.selection ?? await select(p, (await settings()).config);
     const { identity } = selection.source;
-    const key = await cacheKey("token", identity, host);
-    const store = cache();
-    const answer = (t: { username: string; password: string; expiresAt: number }): TokenCredentials => {
-      log.secret(t.password);
-      return { ServerURL: server.trim(), Username: t.username, Secret: t.password, expiresAt: t.expiresAt };
-    };
-    const hit = await store.getToken(key);
-    if (hit && isFresh(hit, now())) {
-      log.debug(`cache hit for ${host} (${selection.source.kind})`);
-      return answer(hit);
-    }
-    const net = transport();
-    const deadline = started + net.timeoutMs;
-    return await store.withLock(key, Math.max(0, deadline - now()), async () => {
-      // Another process may have fetched it while we waited for the lock.
-      const held = await store.getToken(key);
-      if (held && isFresh(held, now())) {
-        log.debug(`cache filled by another process for ${host}`);
-        return answer(held);
-      }
-      log.debug(`cache miss for ${host}; calling the ACR API as ${selection.source.kind}`);
+    const store = tokenOpts.bypassCache ? new NullCache() : cache();
+    let net: ReturnType<typeof transport> | undefined;
+    const deadline = () => started + (net ??= transport()).timeoutMs;
+    // One credential per get: the per-pod proof and the ACR call share its STS exchange.
+    let built: { backend: Backend; credential: ClientCredential } | undefined;
+    const credential = async () => {
+      if (built) return built;
       const backend = await loadBackend();
       backend.installProxySupport(env);
-      let token: RegistryToken;
-      try {
-        const credential = backend.buildCredential(selection, {
-          stsEndpoint: net.stsEndpoint,
-          timeoutMs: Math.max(1, deadline - now()),
-        });
+      const timeoutMs = Math.max(1, deadline() - now());
+      const raw = backend.buildCredential(selection, { stsEndpoint: net?.stsEndpoint, timeoutMs });
+      return (built = { backend, credential: guardCredential({ source: selection.source, credential: raw }) });
+    };
+    if (selection.plan.type === "oidc-token") await prove(selection.plan, store, credential);
+    const key = await tokenKey(p, identity);
+    let skew: number | undefined;
+    const { entry, outcome } = await readThrough({
+      cache: store,
+      key,
+      host: p.host,
+      now,
+      deadline: deadline(),
+      lockWaitMs: opts.lockWaitMs,
+      log,
+      fetch: async () => {
+        log.debug(`calling the ACR API for ${p.host} as ${selection.source.kind}`);
+        const { backend, credential: cred } = await credential();
         const api = backend.createAcrApi({
-          credential: guardCredential({ source: selection.source, credential }),
-          endpoint: net.apiEndpoint,
-          deadline,
+          credential: cred,
+          endpoint: p.endpoint,
+          deadline: deadline(),
           now,
           onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),
         });
-        token = await fetchToken(api, target, { cache: store, identity, now, log });
-      } catch (err) {
-        const usable = held ?? hit;
-        if (usable && usable.expiresAt > now()) {
-          log.warn(`refresh failed, using the cached token for ${host}: ${err instanceof Error ? err.message : err}`);
-          return answer(usable);
+        try {
+          const t = await fetchToken(api, p, { cache: store, identity, now, log });
+          skew = t.clockSkewMs;
+          log.info(
+            `token for ${p.host} fetched in ${now() - started} ms, expires ${new Date(t.expiresAt).toISOString()}` +
+              (skew ? ` (local clock ${Math.round(-skew / 1000)} s off the service's)` : ""),
+          );
+          return { username: t.username, password: t.password, expiresAt: t.expiresAt, issuedAt: now() };
+        } catch (err) {
+          throw userFacing(err);
         }
-        throw userFacing(err);
-      }
-      const entry: TokenEntry = {
-        host,
-        username: token.username,
-        password: token.password,
-        expiresAt: token.expiresAt,
-        issuedAt: now(),
-      };
-      await store.putToken(key, entry, now());
-      log.info(
-        `token for ${host} fetched in ${now() - started} ms, expires ${new Date(token.expiresAt).toISOString()}`,
-      );
-      return answer(token);
+      },
     });
+    log.secret(entry.password);
+    if (outcome === "hit") log.debug(`served ${p.host} from the cache (${selection.source.kind})`);
+    return {
+      ServerURL: p.server,
+      Username: entry.username,
+      Secret: entry.password,
+      expiresAt: entry.expiresAt,
+      clockSkewMs: skew,
+    };
+  }
+
+  /**
+   * A pod's token must be accepted by STS before any cached password of its
+   * role is handed out: in this process, or recorded (by hash) as accepted
+   * earlier with credentials still valid. A refusal is final: no cache.
+   */
+  async function prove(
+    plan: Extract<Selection["plan"], { type: "oidc-token" }>,
+    store: Cache,
+    credential: () => Promise<{ credential: ClientCredential }>,
+  ): Promise<void> {
+    const pk = await proofKey(plan);
+    if (proven.has(pk) || await store.hasProof(pk, now())) {
+      log.debug(`service account token for ${plan.roleArn} was accepted by STS before`);
+      return;
+    }
+    let expiresAt: number | undefined;
+    try {
+      ({ expiresAt } = await (await credential()).credential.getCredential());
+    } catch (err) {
+      throw userFacing(err);
+    }
+    proven.add(pk);
+    await store.putProof(pk, proofExpiry(expiresAt, plan.token, now()), now());
+    log.debug(`service account token for ${plan.roleArn} accepted by STS`);
   }
 
   return {
-    resolve,
+    settings,
+    resolve: async (server) => (await plan(server))?.target ?? null,
+    plan,
     selectionFor,
     token,
     get,
-    store(credentials) {
-      // `docker login` always calls store; tokens are fetched on demand, so nothing is kept.
-      log.debug(`store for ${normalizeServer(credentials.ServerURL) ?? "a non-ACR server"}: nothing kept`);
-      return Promise.resolve();
+    async store(credentials) {
+      // `docker login` always calls store. For our registries tokens are fetched on demand, so nothing is kept;
+      // for any other, saying yes would make docker print "Login Succeeded" and lose the password (credsStore).
+      const host = normalizeServer(credentials.ServerURL);
+      if (await plan(credentials.ServerURL) === null) {
+        throw new HelperError(
+          `store: ${host ?? credentials.ServerURL.trim().slice(0, 100)} is not an ACR registry; ${NAME} keeps no ` +
+            `passwords, so nothing was saved. Use "credHelpers" for your ACR registries instead of "credsStore" ` +
+            `(${NAME} configure-docker)`,
+        );
+      }
+      log.debug(`store for ${host}: nothing kept`);
     },
     async erase(server: string) {
       const host = normalizeServer(server);
@@ -261,112 +311,6 @@ export function createHelper(opts: HelperOptions): Helper {
 }
 
 /**
- * Maps a normalised host to a target: the config file's entry first (most
- * specific), then the built-in ACR domains, then the reference helper's
- * `DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID`/`_REGION`, which also name the
- * instance of an Enterprise host (skipping ListInstance).
- */
-export function resolveTarget(
-  host: string,
-  config: HelperConfig,
-  envs: Pick<EnvSettings, "instanceId" | "region">,
-): Target | null {
-  const known = parseAcrHost(host);
-  const override = config.registries.get(host);
-  if (override) {
-    if (known) {
-      return {
-        registry: override.region ? { ...known, region: override.region } : known,
-        instanceId: override.instanceId,
-        tokenApi: override.tokenApi,
-      };
-    }
-    if (!override.region) {
-      throw new HelperError(`config file ${config.path}: registries["${host}"] needs a "region"`);
-    }
-    return {
-      registry: { kind: "configured", host, region: override.region, instanceId: override.instanceId },
-      instanceId: override.instanceId,
-      tokenApi: override.tokenApi,
-    };
-  }
-  if (known) {
-    if (known.kind === "enterprise" && envs.instanceId && envs.region) {
-      return { registry: { ...known, region: envs.region }, instanceId: envs.instanceId };
-    }
-    return { registry: known };
-  }
-  if (envs.instanceId && envs.region) {
-    return {
-      registry: { kind: "configured", host, region: envs.region, instanceId: envs.instanceId },
-      instanceId: envs.instanceId,
-    };
-  }
-  return null;
-}
-
-interface FetchContext {
-  cache: Cache;
-  identity: string;
-  now: () => number;
-  log: Logger;
-}
-
-async function fetchToken(api: AcrApi, target: Target, ctx: FetchContext): Promise<RegistryToken> {
-  const { registry, tokenApi } = target;
-  const region = registry.region;
-  if (tokenApi === "personal") return await api.personalToken(region);
-  switch (registry.kind) {
-    case "personal":
-      return await api.personalToken(region);
-    case "configured":
-      return target.instanceId ? await api.instanceToken(region, target.instanceId) : await api.personalToken(region);
-    case "personal-instance": {
-      const id = target.instanceId ?? registry.instanceId;
-      if (tokenApi === "instance") return await api.instanceToken(region, id);
-      try {
-        return await api.instanceToken(region, id);
-      } catch (err) {
-        // Which API serves crpi- instances is not documented: fall back to /tokens.
-        if (isInstanceNotFound(err)) return await api.personalToken(region);
-        throw err;
-      }
-    }
-    case "enterprise": {
-      if (target.instanceId) return await api.instanceToken(region, target.instanceId);
-      const idKey = await cacheKey("instance", ctx.identity, region, registry.instanceName);
-      const lookUp = async () => {
-        const { instanceId: id, requestId } = await api.findInstanceId(region, registry.instanceName);
-        if (id === null) {
-          throw new HelperError(
-            `no ACR Enterprise instance named "${registry.instanceName}" in ${region} for this account ` +
-              `(ListInstance${requestId ? `, request id ${requestId}` : ""}); ` +
-              "check the host name, or set instanceId for it in the config file",
-          );
-        }
-        await ctx.cache.putInstanceId(idKey, id, ctx.now() + INSTANCE_ID_TTL_MS);
-        return id;
-      };
-      const cached = await ctx.cache.getInstanceId(idKey, ctx.now());
-      if (cached === null) return await api.instanceToken(region, await lookUp());
-      try {
-        return await api.instanceToken(region, cached);
-      } catch (err) {
-        if (!isInstanceNotFound(err)) throw err;
-        // The instance was recreated under the same name: resolve the name once more.
-        ctx.log.info(`cached instance ${cached} is gone; looking "${registry.instanceName}" up again`);
-        await ctx.cache.dropInstanceId(idKey);
-        return await api.instanceToken(region, await lookUp());
-      }
-    }
-  }
-}
-
-function isInstanceNotFound(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { instanceNotFound?: boolean }).instanceNotFound === true;
-}
-
-/**
  * Wraps the credential so a failure inside the provider (STS refused the
  * OIDC token, unreadable token file) surfaces as one line naming the
  * source, instead of a bare SDK error.
@@ -379,7 +323,8 @@ function guardCredential(resolved: ResolvedCredentials): ResolvedCredentials["cr
       } catch (err) {
         const e = new HelperError(`getting credentials from ${resolved.source.description} failed: ${summarize(err)}`);
         e.name = "CredentialSourceError";
-        throw e;
+        // STS unreachable may fall back to a cached password; STS refusing the identity never does.
+        throw Object.assign(e, { transient: isTransient(err) });
       }
     },
   };
@@ -400,7 +345,8 @@ function userFacing(err: unknown): unknown {
   if (err instanceof HelperError) return err;
   if (err instanceof ConfigError) return new HelperError(err.message);
   if (err instanceof Error && ["AcrApiError", "NoCredentialsError", "CredentialSourceError"].includes(err.name)) {
-    return new HelperError(err.message);
+    // Keep whether the service was unreachable: the token cache decides its fallback on it.
+    return Object.assign(new HelperError(err.message), { transient: isTransient(err) });
   }
   return err;
 }

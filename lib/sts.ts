@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { localExpiry } from "./clock.ts";
 
 /** STS credentials. */
 export interface StsCredentials {
@@ -58,14 +59,15 @@ export async function assumeRoleWithOIDC(o: OidcExchange): Promise<StsCredential
     const why = err instanceof DOMException && err.name === "TimeoutError"
       ? `no answer in ${o.timeoutMs} ms`
       : (err instanceof Error ? err.message.split("\n")[0] : String(err));
-    throw new Error(`STS AssumeRoleWithOIDC at ${o.endpoint}: ${why}`);
+    throw stsError(`STS AssumeRoleWithOIDC at ${o.endpoint}: ${why}`, true);
   }
+  const answeredAt = Date.now();
   const text = await res.text();
   let data: Record<string, unknown> = {};
   try {
     data = JSON.parse(text);
   } catch {
-    throw new Error(`STS AssumeRoleWithOIDC: HTTP ${res.status} with a non-JSON body`);
+    throw stsError(`STS AssumeRoleWithOIDC: HTTP ${res.status} with a non-JSON body`, res.status >= 500);
   }
   const c = data.Credentials as Record<string, unknown> | undefined;
   if (
@@ -74,13 +76,22 @@ export async function assumeRoleWithOIDC(o: OidcExchange): Promise<StsCredential
   ) {
     const code = typeof data.Code === "string" ? data.Code : `HTTP ${res.status}`;
     const id = typeof data.RequestId === "string" ? ` (request id ${data.RequestId})` : "";
-    throw new Error(`STS AssumeRoleWithOIDC failed: ${code}${id}`);
+    // An answer that says no (invalid token, unknown role) is final; throttling and 5xx are the service being busy.
+    const busy = res.status === 429 || res.status >= 500 || /^Throttling|ServiceUnavailable|InternalError/.test(code);
+    throw stsError(`STS AssumeRoleWithOIDC failed: ${code}${id}`, busy);
   }
-  const expiresAt = typeof c.Expiration === "string" ? Date.parse(c.Expiration) : NaN;
+  const expiration = typeof c.Expiration === "string" ? Date.parse(c.Expiration) : NaN;
   return {
     accessKeyId: c.AccessKeyId,
     accessKeySecret: c.AccessKeySecret,
     securityToken: c.SecurityToken,
-    expiresAt: Number.isFinite(expiresAt) ? expiresAt : Date.now() + 900_000,
+    // On our clock: STS states the expiry on its own.
+    expiresAt: Number.isFinite(expiration)
+      ? localExpiry(expiration, res.headers.get("date"), answeredAt)
+      : answeredAt + 900_000,
   };
+}
+
+function stsError(message: string, transient: boolean): Error {
+  return Object.assign(new Error(message), { transient });
 }

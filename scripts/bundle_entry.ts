@@ -42,5 +42,5 @@ async function loadSdk(): Promise<Backend> {
 
 await run({
   loadBackend: loadSdk,
-  loadCommands: () => import("../lib/commands.ts"),
+  loadCommands: () => import("../lib/commands/mod.ts"),
 });

@@ -29,7 +29,7 @@ try {
 
   const args = ["compile", "--quiet", "--no-prompt", ...RELEASE_FLAGS];
   // Reached through computed imports (kept out of the start-up graph): include them.
-  args.push("--include", "lib/backend.ts", "--include", "lib/commands.ts", "--output", output);
+  args.push("--include", "lib/backend.ts", "--include", "lib/commands/mod.ts", "--output", output);
   if (values.target) args.push("--target", values.target);
   const r = await new Deno.Command(Deno.execPath(), { args: [...args, "main.ts"], cwd: src }).output();
   if (!r.success) {

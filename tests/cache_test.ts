@@ -67,7 +67,7 @@ Deno.test("cache: round trip; a renamed or symlinked token file is not used; no 
   const c = openCache(dir);
   await c.putToken(KEY_A, ENTRY, 0);
   assert.deepEqual(await openCache(dir).getToken(KEY_A), ENTRY);
-  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["instances", "locks", "tokens"]);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["instances", "locks", "proofs", "tokens"]);
   await Deno.rename(`${dir}/tokens/${KEY_A}.json`, `${dir}/tokens/${KEY_B}.json`);
   assert.equal(await openCache(dir).getToken(KEY_B), null, "a file moved to another key must not be used");
   await Deno.rename(`${dir}/tokens/${KEY_B}.json`, `${dir}/a.json`);
@@ -88,7 +88,7 @@ Deno.test({
     await Deno.chown(`${dir}/tokens`, 65534, 65534);
     const warnings: string[] = [];
     assert.equal(await openCache(dir, (m) => warnings.push(m)).getToken(KEY_A), null);
-    assert.match(warnings[0], /another user/);
+    assert.match(warnings[0], /belongs to uid 65534, not to this user \(uid 0\)/);
   },
 });
 

@@ -286,7 +286,7 @@ Deno.test("fault: a failed refresh keeps serving a cached token that is still va
       assert.equal(fake.calls.personalToken, 3, "the refresh was tried");
       assert.match(
         await Deno.readTextFile(log),
-        /refresh failed, using the cached token for registry\.cn-hangzhou\.aliyuncs\.com/,
+        /refresh failed, the service could not be reached; using the cached token for registry\.cn-hangzhou\.aliyuncs\.com/,
       );
     },
     {},

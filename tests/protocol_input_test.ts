@@ -26,6 +26,10 @@ interface Case {
 }
 
 const STORE_HELP = '{"ServerURL","Username","Secret"}';
+const STORE_ELSEWHERE =
+  "store: ghcr.io is not an ACR registry; docker-credential-acr-helper keeps no passwords, so nothing " +
+  'was saved. Use "credHelpers" for your ACR registries instead of "credsStore" (docker-credential-acr-helper ' +
+  "configure-docker)\n";
 const CASES: Case[] = [
   { name: "control: a host with docker's trailing newline", args: ["get"], stdin: `${HOST}\n`, code: 0, stdout: "" },
   { name: "control: CRLF from a Windows pipe", args: ["get"], stdin: `${HOST}\r\n`, code: 0, stdout: "" },
@@ -140,11 +144,12 @@ const CASES: Case[] = [
     stdout: NO_SERVER,
   },
   {
+    // With credsStore set to this helper, docker must report the failure, not "Login Succeeded" with nothing kept.
     name: "store with a non-ACR server (docker login elsewhere)",
     args: ["store"],
     stdin: JSON.stringify({ ServerURL: "ghcr.io", Username: "u", Secret: "CANARY-login-pw" }),
-    code: 0,
-    stdout: "",
+    code: 1,
+    stdout: STORE_ELSEWHERE,
   },
   { name: "erase with empty stdin", args: ["erase"], stdin: "", code: 1, stdout: NO_SERVER },
   { name: "erase with NUL bytes", args: ["erase"], stdin: "\0\0", code: 0, stdout: "" },

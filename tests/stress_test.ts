@@ -31,7 +31,7 @@ function assertCacheWhole(cacheDir: string): number {
   for (const name of names.filter((n) => n.endsWith(".json"))) {
     const text = Deno.readTextFileSync(`${cacheDir}/tokens/${name}`);
     const e = JSON.parse(text); // throws on a torn file
-    assert.equal(e.v, 2);
+    assert.equal(e.v, 3);
     assert.equal(`${e.key}.json`, name);
     for (const field of ["host", "username", "password"]) assert.equal(typeof e[field], "string", field);
     assert.ok(e.expiresAt > e.issuedAt);

@@ -12,6 +12,7 @@ import {
   HOSTS,
   IMAGE_REPO,
   IMAGE_TAG,
+  OTHER,
   PERSONAL,
   type Ran,
   REGISTRY_PASSWORD,
@@ -153,6 +154,21 @@ Deno.test("e2e: docker login / logout run the helper's store / erase; logout dro
   const other = await sh(CLIENTS[0].pull(ENTERPRISE, env), env);
   assert.equal(other.code, 0, other.out);
   assert.equal(stack.fake.calls.instanceToken, 1);
+});
+
+Deno.test("e2e: with credsStore set to the helper, docker login to another registry fails instead of losing the login", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "acr-helper-credsstore-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ credsStore: "acr-helper" }));
+  const env = { ...stack.env, DOCKER_CONFIG: dir };
+  const login = await sh(["docker", "login", "-u", REGISTRY_USER, "--password-stdin", OTHER], env, REGISTRY_PASSWORD);
+  assert.notEqual(login.code, 0, login.out);
+  assert.doesNotMatch(login.out, /Login Succeeded/);
+  assert.match(login.out, new RegExp(`${OTHER.replaceAll(".", "\\.")} is not an ACR registry.*"credHelpers"`));
+  assert.ok(!(await Deno.readTextFile(`${dir}/config.json`)).includes(REGISTRY_PASSWORD));
+  // An ACR registry under the same credsStore still logs in (store is a no-op there).
+  const acr = await sh(["docker", "login", "-u", REGISTRY_USER, "--password-stdin", PERSONAL], env, REGISTRY_PASSWORD);
+  assert.equal(acr.code, 0, acr.out);
+  assert.match(acr.out, /Login Succeeded/);
 });
 
 Deno.test("e2e: with the fake issuing a password the registry rejects, every client fails", async () => {

@@ -13,6 +13,8 @@ import { makeTestTls, type TestTls } from "../fake/tls.ts";
 export const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 export const ENTERPRISE = "acme-registry.cn-hangzhou.cr.aliyuncs.com";
 export const HOSTS = [PERSONAL, ENTERPRISE];
+/** A registry that is not ACR (the same registry under another name): `docker login` there must not be lost. */
+export const OTHER = "registry.example.test";
 export const IMAGE_REPO = "e2e/hello";
 export const IMAGE_TAG = "1";
 export const CHART_REPO = "e2e/charts";
@@ -74,7 +76,10 @@ async function enterPrivateNetwork(work: string) {
     throw new Error("e2e: not inside the private namespaces of tests/e2e/run.sh; refusing to bind-mount /etc/hosts");
   }
   await must(["ip", "link", "set", "lo", "up"]);
-  await Deno.writeTextFile(`${work}/hosts`, `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${HOSTS.join(" ")}\n`);
+  await Deno.writeTextFile(
+    `${work}/hosts`,
+    `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${[...HOSTS, OTHER].join(" ")}\n`,
+  );
   await Deno.writeTextFile(`${work}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
   await must(["mount", "--bind", `${work}/hosts`, "/etc/hosts"]);
   await must(["mount", "--bind", `${work}/resolv.conf`, "/etc/resolv.conf"]);
@@ -262,7 +267,7 @@ export interface Stack {
 export async function startStack(): Promise<Stack> {
   const work = await Deno.makeTempDir({ prefix: "acr-helper-e2e-" });
   await enterPrivateNetwork(work);
-  const tls = await makeTestTls(HOSTS);
+  const tls = await makeTestTls([...HOSTS, OTHER]);
 
   // The helper exactly as users install it: the bundle's two files, the CLI named docker-credential-acr-helper on PATH.
   const bin = `${work}/bin`;

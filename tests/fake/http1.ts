@@ -68,6 +68,8 @@ async function handleConn(conn: Deno.Conn, handler: (req: Request) => Promise<Re
   reply.headers.forEach((v, k) => {
     if (!["content-length", "connection", "transfer-encoding", "content-encoding"].includes(k)) out += `${k}: ${v}\r\n`;
   });
+  // Real Alibaba Cloud endpoints send Date; the helper times tokens on it (lib/clock.ts).
+  if (!reply.headers.has("date")) out += `date: ${new Date().toUTCString()}\r\n`;
   out += `content-length: ${payload.length}\r\nconnection: close\r\n\r\n`;
   await writeAll(conn, concat(new TextEncoder().encode(out), payload));
 }

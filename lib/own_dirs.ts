@@ -1,0 +1,102 @@
+/**
+ * Creating directories only where they are ours. A helper run as root with a
+ * user's `HOME` (`sudo -E docker pull`) must not leave root-owned `~/.cache`
+ * or `~/.docker` behind: the user's own tools then fail on them. So a missing
+ * directory is created only below an existing directory owned by the
+ * effective user, and `$HOME` itself is never created.
+ *
+ * @module
+ */
+
+/** Who we are and where home is. */
+export interface Owner {
+  /** Effective uid; null when it cannot be told (then nothing is created on a system with owners). */
+  uid: number | null;
+  /** `$HOME` (or `%USERPROFILE%`), never created. */
+  home?: string | null;
+}
+
+/**
+ * Creates `dir` (mode 0700) and its missing parents when that is safe.
+ * Returns null when `dir` exists or was created, else why not (one line).
+ * With `create` false, only says whether it could be created (doctor).
+ *
+ * @example
+ * ```ts
+ * makeOwnDir(`${home}/.cache/docker-credential-acr-helper`, { uid: Deno.uid(), home }) // null: created
+ * ```
+ */
+export function makeOwnDir(dir: string, owner: Owner, create = true): string | null {
+  const home = owner.home ? trimSlash(owner.home) : null;
+  const missing: string[] = [];
+  let p = trimSlash(dir);
+  for (;;) {
+    let info: Deno.FileInfo;
+    try {
+      // Follows symlinks: an ancestor such as macOS's /var -> /private/var is fine; the directory we own is
+      // checked (never a symlink) by the caller.
+      info = Deno.statSync(p);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) return `${p}: ${err instanceof Error ? err.message : err}`;
+      if (home !== null && p === home) return `HOME (${home}) does not exist; not creating it`;
+      missing.unshift(p);
+      const parent = parentOf(p);
+      if (parent === null) return `no existing parent directory for ${dir}`;
+      p = parent;
+      continue;
+    }
+    if (missing.length === 0) return null;
+    if (!info.isDirectory) return `${p} is not a directory`;
+    if (info.uid !== null) {
+      if (owner.uid === null) return `cannot tell this process's user; not creating ${missing[0]}`;
+      if (info.uid !== owner.uid) {
+        return `${p} belongs to uid ${info.uid}, not to this user (uid ${owner.uid}); not creating ${missing[0]} in it`;
+      }
+    }
+    break;
+  }
+  if (!create) return null;
+  for (const m of missing) {
+    try {
+      Deno.mkdirSync(m, { mode: 0o700 });
+    } catch (err) {
+      // Another helper may have made it a moment ago: fine.
+      if (!(err instanceof Deno.errors.AlreadyExists)) return `cannot create ${m} (${(err as Error).message})`;
+    }
+  }
+  return null;
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 && /[\\/]$/.test(p) ? p.slice(0, -1) : p;
+}
+
+function parentOf(p: string): string | null {
+  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
+  if (i < 0) return null;
+  if (i === 0) return p === "/" ? null : "/";
+  const parent = p.slice(0, i);
+  return /^[A-Za-z]:$/.test(parent) ? `${parent}\\` : parent;
+}
+
+/**
+ * Our uid. `Deno.uid()` and /proc/self need permissions not every install
+ * grants (`--allow-sys=uid`, `--allow-all`), so: the owner of a file we just
+ * created in the system's temp directory (never in a directory that may be
+ * someone else's). Null when we cannot create one.
+ */
+export function probeUid(): number | null {
+  let probe: string | undefined;
+  try {
+    probe = Deno.makeTempFileSync({ prefix: ".acr-helper-uid-" });
+    return Deno.lstatSync(probe).uid;
+  } catch {
+    return null;
+  } finally {
+    if (probe) {
+      try {
+        Deno.removeSync(probe);
+      } catch { /* already gone */ }
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * A server string resolved once into a plan: the normalised host, the
+ * registry it names, the config file's override for it, the instance, the
+ * token API, the API endpoint, and the cache keys that cover all of them.
+ * `get`, `kubelet-credential-provider` and `doctor` all go through
+ * {@link planToken}, so they cannot disagree about what a host means.
+ *
+ * @module
+ */
+import { cacheKey } from "./cache.ts";
+import type { Endpoint, EnvSettings, HelperConfig, RegistryOverride, TokenApi } from "./config.ts";
+import { HelperError } from "./protocol.ts";
+import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
+
+/** What a host resolves to: a registry plus how to get its token. */
+export interface Target {
+  registry: Registry;
+  /** Known instance id (from config or env), skipping the name lookup. */
+  instanceId?: string;
+  tokenApi?: TokenApi;
+}
+
+/** What planning needs: the config file and the env vars that map hosts and pick the endpoint. */
+export interface PlanSettings {
+  config: HelperConfig;
+  envs: Pick<EnvSettings, "instanceId" | "region">;
+  /** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, when set. */
+  apiEndpoint?: Endpoint;
+}
+
+/** One `get`'s whole question, answered without any I/O. */
+export interface TokenPlan {
+  /** The server string as the caller gave it (echoed in `ServerURL`). */
+  server: string;
+  /** Normalised host. */
+  host: string;
+  target: Target;
+  /** The config file's entry for the host, if any (profile, roleArn). */
+  override?: RegistryOverride;
+  /** Where the ACR API is called for this registry. */
+  endpoint: Endpoint;
+}
+
+/**
+ * Resolves a server string, or returns null when it is not a registry the
+ * helper serves. Throws {@link HelperError} for a config entry it cannot use.
+ *
+ * @example
+ * ```ts
+ * const plan = planToken("registry.cn-hangzhou.aliyuncs.com", { config, envs: {} });
+ * plan?.endpoint // { protocol: "https", host: "cr.cn-hangzhou.aliyuncs.com" }
+ * ```
+ */
+export function planToken(server: string, settings: PlanSettings): TokenPlan | null {
+  const host = normalizeServer(server);
+  if (host === null) return null;
+  const target = resolveTarget(host, settings.config, settings.envs);
+  if (target === null) return null;
+  return {
+    server: server.trim(),
+    host,
+    target,
+    override: settings.config.registries.get(host),
+    endpoint: apiEndpoint(target.registry.region, settings.apiEndpoint),
+  };
+}
+
+/** The API endpoint: the override, else the region's public endpoint. */
+export function apiEndpoint(region: string, override?: Endpoint): Endpoint {
+  return override ?? { protocol: "https", host: `cr.${region}.aliyuncs.com` };
+}
+
+/**
+ * Maps a normalised host to a target: the config file's entry first (most
+ * specific), then the built-in ACR domains, then the reference helper's
+ * `DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID`/`_REGION`, which also name the
+ * instance of an Enterprise host (skipping ListInstance).
+ */
+export function resolveTarget(
+  host: string,
+  config: HelperConfig,
+  envs: Pick<EnvSettings, "instanceId" | "region">,
+): Target | null {
+  const known = parseAcrHost(host);
+  const override = config.registries.get(host);
+  if (override) {
+    if (known) {
+      return {
+        registry: override.region ? { ...known, region: override.region } : known,
+        instanceId: override.instanceId,
+        tokenApi: override.tokenApi,
+      };
+    }
+    if (!override.region) {
+      throw new HelperError(`config file ${config.path}: registries["${host}"] needs a "region"`);
+    }
+    return {
+      registry: { kind: "configured", host, region: override.region, instanceId: override.instanceId },
+      instanceId: override.instanceId,
+      tokenApi: override.tokenApi,
+    };
+  }
+  if (known) {
+    if (known.kind === "enterprise" && envs.instanceId && envs.region) {
+      return { registry: { ...known, region: envs.region }, instanceId: envs.instanceId };
+    }
+    return { registry: known };
+  }
+  if (envs.instanceId && envs.region) {
+    return {
+      registry: { kind: "configured", host, region: envs.region, instanceId: envs.instanceId },
+      instanceId: envs.instanceId,
+    };
+  }
+  return null;
+}
+
+/** The instance a plan names: an id, or an Enterprise name still to look up, or "" for a region's Personal token. */
+function instanceOf(t: Target): string {
+  if (t.instanceId) return `id:${t.instanceId}`;
+  const r = t.registry;
+  if (r.kind === "personal-instance") return `id:${r.instanceId}`;
+  if (r.kind === "enterprise") return `name:${r.instanceName}`;
+  return "";
+}
+
+/**
+ * The token cache key: who asks (the credential identity) and everything
+ * that decides which password the answer is (host, registry kind, instance,
+ * region, token API, endpoint). Changing any of them is a different entry.
+ */
+export function tokenKey(plan: TokenPlan, identity: string): Promise<string> {
+  const { target, endpoint } = plan;
+  return cacheKey(
+    "token",
+    identity,
+    plan.host,
+    target.registry.kind,
+    instanceOf(target),
+    target.registry.region,
+    target.tokenApi ?? "",
+    `${endpoint.protocol}://${endpoint.host}`,
+  );
+}
+
+/** The key of an Enterprise name's instance id, as seen by one identity through one endpoint. */
+export function instanceKey(plan: TokenPlan, identity: string, instanceName: string): Promise<string> {
+  const { endpoint } = plan;
+  return cacheKey(
+    "instance",
+    identity,
+    plan.target.registry.region,
+    instanceName,
+    `${endpoint.protocol}://${endpoint.host}`,
+  );
+}
