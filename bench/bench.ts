@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { startFakeAcr } from "../tests/fake/server.ts";
 import { RELEASE_FLAGS, runHelper, runScript, tempHome } from "../tests/util.ts";
 
@@ -26,11 +27,11 @@ const baseEnv = async () => ({
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The baseline lives in this project, so both runs load the same deno.json and lock file.
-const EMPTY = new URL("./empty.ts", import.meta.url).pathname;
-const BUNDLE = new URL("../dist/docker-credential-acr-helper.js", import.meta.url).pathname;
+const EMPTY = fileURLToPath(new URL("./empty.ts", import.meta.url));
+const BUNDLE = fileURLToPath(new URL("../dist/docker-credential-acr-helper.js", import.meta.url));
 const bundled = await new Deno.Command(Deno.execPath(), {
   args: ["task", "--quiet", "bundle"],
-  cwd: new URL("../", import.meta.url).pathname,
+  cwd: fileURLToPath(new URL("../", import.meta.url)),
   stdout: "null",
 }).output();
 if (!bundled.success) throw new Error("bench: deno task bundle failed");
@@ -38,7 +39,7 @@ if (!bundled.success) throw new Error("bench: deno task bundle failed");
 function bundleGet(host: string, env: Record<string, string>) {
   return runScript(BUNDLE, RELEASE_FLAGS, ["get"], host, env);
 }
-const RSS = new URL("./rss.ts", import.meta.url).pathname;
+const RSS = fileURLToPath(new URL("./rss.ts", import.meta.url));
 async function emptyRun(): Promise<number> {
   return (await runScript(EMPTY, RELEASE_FLAGS, [], PERSONAL, {})).ms;
 }

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { RELEASE_FLAGS } from "../tests/util.ts";
 import { gitCommit, stampCommit } from "./commit.ts";
 
@@ -29,8 +30,8 @@ await Deno.mkdir(dist, { recursive: true });
 
 async function bundle(entry: string, to: URL): Promise<string> {
   const built = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "-o", to.pathname, entry],
-    cwd: root.pathname,
+    args: ["bundle", "--quiet", "--platform", "deno", "-o", fileURLToPath(to), entry],
+    cwd: fileURLToPath(root),
   }).output();
   if (!built.success) {
     console.error(new TextDecoder().decode(built.stderr));
@@ -44,7 +45,7 @@ var __require = __deno_internal_createRequire(import.meta.url);`;
 const LAZY = `var __nodeRequire;
 var __require = (id) => (__nodeRequire ??= globalThis.process.getBuiltinModule("node:module").createRequire(import.meta.url))(id);`;
 
-const commit = await gitCommit(root.pathname);
+const commit = await gitCommit(fileURLToPath(root));
 
 let sdkText = await bundle("lib/backend.ts", sdk);
 if (!sdkText.includes(EAGER)) {
@@ -64,7 +65,7 @@ await Deno.writeTextFile(out, shebang + stampCommit(text, commit).replace(/^#!.*
 await Deno.chmod(out, 0o755);
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 console.log(
-  `${out.pathname} (${kib(text.length)}) + ${SDK_FILE} (${kib(sdkText.length)}), commit ${
+  `${fileURLToPath(out)} (${kib(text.length)}) + ${SDK_FILE} (${kib(sdkText.length)}), commit ${
     commit?.slice(0, 12) ?? "unknown"
   }`,
 );

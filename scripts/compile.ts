@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { RELEASE_FLAGS } from "../tests/util.ts";
 import { gitCommit, stampCommit } from "./commit.ts";
@@ -14,7 +15,7 @@ import { gitCommit, stampCommit } from "./commit.ts";
 const { values } = parseArgs({
   options: { target: { type: "string" }, output: { type: "string", default: "dist/docker-credential-acr-helper" } },
 });
-const root = new URL("../", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 const output = values.output.startsWith("/") ? values.output : `${Deno.cwd()}/${values.output}`;
 
 const src = await Deno.makeTempDir({ prefix: "acr-helper-compile-" });

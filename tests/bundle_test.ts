@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
 import { RELEASE_FLAGS, runScript, tempHome } from "./util.ts";
@@ -5,7 +6,7 @@ import { RELEASE_FLAGS, runScript, tempHome } from "./util.ts";
 const KEY = { accessKeyId: "LTAIbundle", accessKeySecret: "CANARY-bundle-secret" };
 
 Deno.test("bundle: two files, run through a symlink from elsewhere, with no npm cache, offline", async () => {
-  const root = new URL("../", import.meta.url).pathname;
+  const root = fileURLToPath(new URL("../", import.meta.url));
   const built = await new Deno.Command(Deno.execPath(), { args: ["task", "--quiet", "bundle"], cwd: root }).output();
   assert.ok(built.success, new TextDecoder().decode(built.stderr));
   // Installed as a user would: both files in a lib directory, the CLI linked into a bin directory.

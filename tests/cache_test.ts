@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { cacheDir, isFresh, openCache } from "../lib/cache.ts";
 import { redact } from "../lib/log.ts";
@@ -110,7 +111,7 @@ Deno.test("get: warm get makes no API call; files are 0600 in a 0700 dir, withou
 
 Deno.test("get: an install without --allow-sys=uid still caches (probe file), with nothing on stderr and no probe left", () =>
   withFake(async (env) => {
-    const main = new URL("../main.ts", import.meta.url).pathname;
+    const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     const older = RELEASE_FLAGS.map((f) => f.startsWith("--allow-sys=") ? "--allow-sys=hostname,homedir" : f);
     for (let i = 0; i < 2; i++) {
       const r = await runScript(main, older, ["get"], PERSONAL, env);
@@ -129,7 +130,7 @@ Deno.test("get: a cache hit loads no npm package (empty DENO_DIR, --cached-only)
       `${env.HOME}/.alibabacloud/credentials`,
       `[default]\ntype = access_key\naccess_key_id = ${KEY2.accessKeyId}\naccess_key_secret = ${KEY2.accessKeySecret}\n`,
     );
-    const main = new URL("../main.ts", import.meta.url).pathname;
+    const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     for (const e of [env, fileEnv]) {
       assert.equal((await runHelper(["get"], PERSONAL, e)).code, 0);
       const offline = { ...e, DENO_DIR: await Deno.makeTempDir() };

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
@@ -376,7 +377,7 @@ Deno.test({
   name: "cli: get with a terminal on stdin prints how to use it instead of waiting",
   ignore: !(await Deno.stat("/usr/bin/script").then(() => true, () => false)),
   fn: async () => {
-    const main = new URL("../main.ts", import.meta.url).pathname;
+    const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     const cmd = `${Deno.execPath()} run --quiet --allow-env --allow-read --allow-write --allow-net ${main} get`;
     const out = await new Deno.Command("timeout", {
       args: ["20", "script", "-qec", cmd, "/dev/null"],

@@ -4,6 +4,7 @@
  * process answers, one token call per host, and the cache is always either
  * the old complete entry or the new complete entry, never a torn one.
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { cacheKey, isFresh, openCache } from "../lib/cache.ts";
 import { startFakeAcr } from "./fake/server.ts";
@@ -84,7 +85,7 @@ Deno.test("stress: 64 concurrent processes on 8 hosts: all answer, one token cal
 Deno.test("stress: a cache writer killed with SIGKILL mid-write never leaves a torn entry (40 kills)", async () => {
   const dir = `${await tempHome()}/cache`;
   const key = await cacheKey("token", "stress", "registry.cn-hangzhou.aliyuncs.com");
-  const writer = new URL("./fixtures/cache_writer.ts", import.meta.url).pathname;
+  const writer = fileURLToPath(new URL("./fixtures/cache_writer.ts", import.meta.url));
   const debris = new Set<string>();
   for (let i = 0; i < 40; i++) {
     const child = new Deno.Command(Deno.execPath(), {

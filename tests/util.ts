@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 
 /**
@@ -15,7 +16,7 @@ export const RELEASE_FLAGS = [
   "--allow-write",
   "--allow-sys=hostname,homedir,uid",
 ];
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
 
 /** What one run printed. */

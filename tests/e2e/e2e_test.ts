@@ -4,6 +4,7 @@
  * htpasswd auth whose only password is the temporary one the (fake) ACR API
  * issues. Run by tests/e2e/run.sh inside private namespaces; see stack.ts.
  */
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import {
   CHART,
@@ -207,7 +208,7 @@ Deno.test("e2e: timings", async () => {
     `| ${c.name} | ${ms(c.name, PERSONAL)?.toFixed(0)} ms | ${ms(c.name, ENTERPRISE)?.toFixed(0)} ms |`
   );
   console.log(["", "| client | Personal | Enterprise |", "| --- | --- | --- |", ...rows, ""].join("\n"));
-  const root = new URL("../../", import.meta.url).pathname;
+  const root = fileURLToPath(new URL("../../", import.meta.url));
   await Deno.mkdir(`${root}dist`, { recursive: true });
   await Deno.writeTextFile(`${root}dist/e2e-timings.json`, JSON.stringify(timings, null, 2) + "\n");
   assert.equal(timings.length, CLIENTS.length * HOSTS.length);

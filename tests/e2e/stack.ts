@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { startFakeAcr } from "../fake/server.ts";
 import { makeTestTls, type TestTls } from "../fake/tls.ts";
 
@@ -26,7 +27,7 @@ export const REGISTRY_PASSWORD = `e2e-${crypto.randomUUID()}`;
 export const KEY = { accessKeyId: "LTAIe2e0000001", accessKeySecret: "CANARY-e2e-secret" };
 export const INSTANCE = { instanceId: "cri-e2e00001", instanceName: "acme", region: "cn-hangzhou" };
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BUNDLE = `${ROOT}dist/docker-credential-acr-helper.js`;
 /** The SDK half of the bundle, which the CLI file imports from beside itself on a cache miss. */
 export const BUNDLE_SDK = `${ROOT}dist/docker-credential-acr-helper.sdk.js`;
