@@ -378,7 +378,10 @@ Deno.test({
   ignore: !(await Deno.stat("/usr/bin/script").then(() => true, () => false)),
   fn: async () => {
     const main = fileURLToPath(new URL("../main.ts", import.meta.url));
-    const cmd = `${Deno.execPath()} run --quiet --allow-env --allow-read --allow-write --allow-net ${main} get`;
+    const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const cmd = `${quote(Deno.execPath())} run --quiet --allow-env --allow-read --allow-write --allow-net ${
+      quote(main)
+    } get`;
     const out = await new Deno.Command("timeout", {
       args: ["20", "script", "-qec", cmd, "/dev/null"],
       env: { NO_COLOR: "1" },
