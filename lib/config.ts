@@ -247,13 +247,20 @@ export function envTransport(env: Env): Pick<EnvSettings, "apiEndpoint" | "stsEn
   return { apiEndpoint, stsEndpoint, timeoutMs };
 }
 
-/**
- * `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, parsed: part of what a token is
- * for, so it is read on every `get` (a hit included) to key the cache.
- */
+/** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, parsed. */
 export function envApiEndpoint(env: Env): Endpoint | undefined {
-  const text = envGetter(env)("API_ENDPOINT");
-  return text === undefined ? undefined : parseEndpoint(text, `${ENV_PREFIX}API_ENDPOINT`);
+  const text = envApiEndpointText(env);
+  return text === undefined ? undefined : parseApiEndpoint(text);
+}
+
+/** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT` as written (trimmed): a hit keys on it without parsing it. */
+export function envApiEndpointText(env: Env): string | undefined {
+  return envGetter(env)("API_ENDPOINT");
+}
+
+/** Parses the value of `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`. */
+export function parseApiEndpoint(text: string): Endpoint {
+  return parseEndpoint(text, `${ENV_PREFIX}API_ENDPOINT`);
 }
 
 /** Parses `host[:port]` (HTTPS) or `http(s)://host[:port]`. */

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "./log.ts";
 import {
   ConfigError,
   type Env,
-  envApiEndpoint,
+  envApiEndpointText,
   envTarget,
   envTransport,
   type HelperConfig,
@@ -136,7 +136,7 @@ export function createHelper(opts: HelperOptions): Helper {
         return {
           config: await loadConfig({ env, readTextFile }),
           envs: envTarget(env),
-          apiEndpoint: envApiEndpoint(env),
+          apiEndpointText: envApiEndpointText(env),
         };
       } catch (err) {
         throw userFacing(err);
@@ -214,20 +214,20 @@ export function createHelper(opts: HelperOptions): Helper {
       key,
       host: p.host,
       now,
-      deadline: deadline(),
+      deadline,
       lockWaitMs: opts.lockWaitMs,
       log,
       fetch: async () => {
         log.debug(`calling the ACR API for ${p.host} as ${selection.source.kind}`);
-        const { backend, credential: cred } = await credential();
-        const api = backend.createAcrApi({
-          credential: cred,
-          endpoint: p.endpoint,
-          deadline: deadline(),
-          now,
-          onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),
-        });
         try {
+          const { backend, credential: cred } = await credential();
+          const api = backend.createAcrApi({
+            credential: cred,
+            endpoint: p.endpoint(),
+            deadline: deadline(),
+            now,
+            onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),
+          });
           const t = await fetchToken(api, p, { cache: store, identity, now, log });
           skew = t.clockSkewMs;
           log.info(

@@ -8,7 +8,14 @@
  * @module
  */
 import { cacheKey } from "./cache.ts";
-import type { Endpoint, EnvSettings, HelperConfig, RegistryOverride, TokenApi } from "./config.ts";
+import {
+  type Endpoint,
+  type EnvSettings,
+  type HelperConfig,
+  parseApiEndpoint,
+  type RegistryOverride,
+  type TokenApi,
+} from "./config.ts";
 import { HelperError } from "./protocol.ts";
 import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
 
@@ -24,8 +31,11 @@ export interface Target {
 export interface PlanSettings {
   config: HelperConfig;
   envs: Pick<EnvSettings, "instanceId" | "region">;
-  /** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, when set. */
-  apiEndpoint?: Endpoint;
+  /**
+   * `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT` as written, when set. Kept as text: a cache hit keys on it,
+   * and only a miss (or doctor) pays for parsing it.
+   */
+  apiEndpointText?: string;
 }
 
 /** One `get`'s whole question, answered without any I/O. */
@@ -37,8 +47,10 @@ export interface TokenPlan {
   target: Target;
   /** The config file's entry for the host, if any (profile, roleArn). */
   override?: RegistryOverride;
-  /** Where the ACR API is called for this registry. */
-  endpoint: Endpoint;
+  /** The endpoint as the cache key sees it: the variable's text, or the region's public endpoint. */
+  endpointText: string;
+  /** Where the ACR API is called (parses the variable; throws ConfigError when it is malformed). */
+  endpoint(): Endpoint;
 }
 
 /**
@@ -48,7 +60,7 @@ export interface TokenPlan {
  * @example
  * ```ts
  * const plan = planToken("registry.cn-hangzhou.aliyuncs.com", { config, envs: {} });
- * plan?.endpoint // { protocol: "https", host: "cr.cn-hangzhou.aliyuncs.com" }
+ * plan?.endpoint() // { protocol: "https", host: "cr.cn-hangzhou.aliyuncs.com" }
  * ```
  */
 export function planToken(server: string, settings: PlanSettings): TokenPlan | null {
@@ -56,18 +68,16 @@ export function planToken(server: string, settings: PlanSettings): TokenPlan | n
   if (host === null) return null;
   const target = resolveTarget(host, settings.config, settings.envs);
   if (target === null) return null;
+  const text = settings.apiEndpointText;
+  const regional = `cr.${target.registry.region}.aliyuncs.com`;
   return {
     server: server.trim(),
     host,
     target,
     override: settings.config.registries.get(host),
-    endpoint: apiEndpoint(target.registry.region, settings.apiEndpoint),
+    endpointText: text ?? `https://${regional}`,
+    endpoint: () => text === undefined ? { protocol: "https", host: regional } : parseApiEndpoint(text),
   };
-}
-
-/** The API endpoint: the override, else the region's public endpoint. */
-export function apiEndpoint(region: string, override?: Endpoint): Endpoint {
-  return override ?? { protocol: "https", host: `cr.${region}.aliyuncs.com` };
 }
 
 /**
@@ -130,7 +140,7 @@ function instanceOf(t: Target): string {
  * region, token API, endpoint). Changing any of them is a different entry.
  */
 export function tokenKey(plan: TokenPlan, identity: string): Promise<string> {
-  const { target, endpoint } = plan;
+  const { target } = plan;
   return cacheKey(
     "token",
     identity,
@@ -139,18 +149,11 @@ export function tokenKey(plan: TokenPlan, identity: string): Promise<string> {
     instanceOf(target),
     target.registry.region,
     target.tokenApi ?? "",
-    `${endpoint.protocol}://${endpoint.host}`,
+    plan.endpointText,
   );
 }
 
 /** The key of an Enterprise name's instance id, as seen by one identity through one endpoint. */
 export function instanceKey(plan: TokenPlan, identity: string, instanceName: string): Promise<string> {
-  const { endpoint } = plan;
-  return cacheKey(
-    "instance",
-    identity,
-    plan.target.registry.region,
-    instanceName,
-    `${endpoint.protocol}://${endpoint.host}`,
-  );
+  return cacheKey("instance", identity, plan.target.registry.region, instanceName, plan.endpointText);
 }

@@ -30,8 +30,8 @@ export interface ReadThroughOptions {
   /** Normalised host, for the entry and the log. */
   host: string;
   now: () => number;
-  /** Absolute deadline of the whole `get`, ms since the epoch. */
-  deadline: number;
+  /** Absolute deadline of the whole `get`, ms since the epoch (asked for on a miss only). */
+  deadline: () => number;
   /** Bound on waiting for the lock (default {@link LOCK_WAIT_MS}). */
   lockWaitMs?: number;
   log: Logger;
@@ -44,7 +44,7 @@ export interface ReadThroughOptions {
  *
  * @example
  * ```ts
- * const { entry } = await readThrough({ cache, key, host, now: Date.now, deadline, log, fetch });
+ * const { entry } = await readThrough({ cache, key, host, now: Date.now, deadline: () => deadline, log, fetch });
  * ```
  */
 export async function readThrough(o: ReadThroughOptions): Promise<{ entry: TokenEntry; outcome: Outcome }> {
@@ -54,7 +54,7 @@ export async function readThrough(o: ReadThroughOptions): Promise<{ entry: Token
     log.debug(`cache hit for ${host}`);
     return { entry: hit, outcome: "hit" };
   }
-  const waitMs = Math.max(0, Math.min(o.lockWaitMs ?? LOCK_WAIT_MS, o.deadline - now()));
+  const waitMs = Math.max(0, Math.min(o.lockWaitMs ?? LOCK_WAIT_MS, o.deadline() - now()));
   return await cache.withLock(key, waitMs, async (locked) => {
     if (!locked) log.warn(`lock for ${host} not acquired in ${waitMs} ms (holder stopped?); going on without it`);
     const held = await cache.getToken(key);

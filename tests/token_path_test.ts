@@ -124,7 +124,7 @@ Deno.test("readThrough: past half-life, a transient failure serves the cached to
       key: "k",
       host: PERSONAL,
       now: Date.now,
-      deadline: now + 30_000,
+      deadline: () => now + 30_000,
       log,
       fetch: () => Promise.reject(err),
     });
@@ -160,7 +160,7 @@ Deno.test("readThrough: a token about to expire is never the fallback", async ()
       key: "k",
       host: PERSONAL,
       now: Date.now,
-      deadline: now + 30_000,
+      deadline: () => now + 30_000,
       log: memoryLog(),
       fetch: () => Promise.reject(Object.assign(new Error("timeout"), { transient: true })),
     }),
@@ -205,7 +205,7 @@ Deno.test("readThrough: a lock held by a stopped process is waited for a bounded
       key: "k",
       host: PERSONAL,
       now: Date.now,
-      deadline: started + 30_000,
+      deadline: () => started + 30_000,
       lockWaitMs: 300,
       log,
       fetch: () =>
@@ -256,7 +256,7 @@ Deno.test("tokenKey: identity, host, kind, instance, region, token API and endpo
   add(await tokenKey(planToken(ENTERPRISE, { config: tokenApi, envs: {} })!, "env:A"));
   add(
     await tokenKey(
-      planToken(ENTERPRISE, { config: none, envs: {}, apiEndpoint: { protocol: "http", host: "127.0.0.1:1" } })!,
+      planToken(ENTERPRISE, { config: none, envs: {}, apiEndpointText: "http://127.0.0.1:1" })!,
       "env:A",
     ),
   );
@@ -448,4 +448,17 @@ Deno.test("clock: expiries move onto the local clock by the Date header's skew",
   assert.equal(localExpiry(local - 1000, undefined, local), local + HOUR);
   assert.equal(localExpiry(local + 2 * HOUR, undefined, local), local + 2 * HOUR);
   assert.equal(localExpiry(local + 48 * HOUR, null, local), local + HOUR);
+});
+
+Deno.test("helper: a malformed API endpoint variable is one line on a miss (it is keyed as text, parsed on a miss)", async () => {
+  const { api } = fakeApi();
+  const helper = createHelper({
+    env: { ...ENV, DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: "ht tp://x" },
+    cache: new NullCache(),
+    readTextFile: () => Promise.resolve(null),
+    loadBackend: () => Promise.resolve(fakeBackend(api)),
+  });
+  const err = await helper.get(PERSONAL).catch((e) => e);
+  assert.ok(err instanceof HelperError, String(err));
+  assert.match(err.message, /^DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT="ht tp:\/\/x" is not an endpoint/);
 });

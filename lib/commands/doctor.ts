@@ -9,7 +9,7 @@
  */
 import { selectCredentialSource } from "../auth.ts";
 import { cacheDir, cacheDirStatus } from "../cache.ts";
-import { configPath, envTransport, homeDir } from "../config.ts";
+import { configPath, envTransport, homeDir, parseApiEndpoint } from "../config.ts";
 import { localFileReader } from "../files.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
@@ -123,12 +123,13 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
   // Endpoint
   try {
     envTransport(env);
-    const e = settings?.apiEndpoint ?? plan?.endpoint;
+    const text = settings?.apiEndpointText;
+    const e = text !== undefined ? parseApiEndpoint(text) : plan?.endpoint();
     line(
       "ok",
       "API endpoint",
-      settings?.apiEndpoint
-        ? `${settings.apiEndpoint.protocol}://${settings.apiEndpoint.host} (DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT)`
+      text !== undefined && e
+        ? `${e.protocol}://${e.host} (DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT)`
         : e
         ? `${e.protocol}://${e.host} (the registry's region)`
         : "per region: cr.<region>.aliyuncs.com (HTTPS)",
