@@ -6,8 +6,9 @@
  * 2. `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` (+ `ALIBABA_CLOUD_SECURITY_TOKEN`)
  * 3. the file named by `ALIBABA_CLOUD_CREDENTIALS_FILE`
  * 4. `~/.alibabacloud/credentials`
- * 5. the aliyun CLI profile, `~/.aliyun/config.json`
- * 6. the ECS RAM role, only when `ALIBABA_CLOUD_ECS_METADATA` is set
+ * 5. `ALIBABA_CLOUD_CREDENTIALS_URI` (a local credentials service)
+ * 6. the aliyun CLI profile, `~/.aliyun/config.json` (unless `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true`)
+ * 7. the ECS RAM role, only when `ALIBABA_CLOUD_ECS_METADATA` is set
  *
  * Selection reads the environment and files passed in, so it is testable and
  * yields a non-secret identity for the cache; only then is the library's
@@ -25,7 +26,7 @@ import { type IniData, parseIni } from "./ini.ts";
 
 /** Where credentials come from, without any secret. */
 export interface CredentialSourceInfo {
-  kind: "oidc" | "env" | "credentials-file" | "cli-profile" | "ecs-ram-role";
+  kind: "oidc" | "env" | "credentials-file" | "credentials-uri" | "cli-profile" | "ecs-ram-role";
   /** For people: "environment variables ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET". */
   description: string;
   /** Stable and non-secret: who the caller is, for cache keys. */
@@ -97,6 +98,8 @@ type Plan =
   }
   | { type: "ecs"; roleName?: string }
   | { type: "cli"; profile: string }
+  /** `ALIBABA_CLOUD_CREDENTIALS_URI`: a local service that hands out STS credentials (the SDK's URI provider). */
+  | { type: "uri"; uri: string }
   /** A pod's service account token exchanged with STS (kubelet per-pod identity); the token is in memory. */
   | { type: "oidc-token"; roleArn: string; providerArn: string; token: string }
   /** `base` assumes `roleArn` (config file `registries.<host>.roleArn`). */
@@ -173,8 +176,28 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
     tried.push(`${file} (no profile "${profile}")`);
   }
 
-  // 5. aliyun CLI profile
-  const cliFile = homeOf(env, ".aliyun/config.json");
+  // 5. A credentials URI (the SDK's URICredentialsProvider)
+  const uri = val("ALIBABA_CLOUD_CREDENTIALS_URI");
+  if (uri) {
+    let shown: string;
+    try {
+      const u = new URL(uri);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http");
+      // A query may carry a token: never shown, but part of the identity (hashed into cache keys only).
+      shown = `${u.protocol}//${u.host}${u.pathname}`;
+    } catch {
+      throw new CredentialSourceError(`ALIBABA_CLOUD_CREDENTIALS_URI is not an http(s) URL`);
+    }
+    return {
+      source: { kind: "credentials-uri", description: `credentials URI ${shown}`, identity: `uri:${uri}` },
+      plan: { type: "uri", uri },
+    };
+  }
+  tried.push("ALIBABA_CLOUD_CREDENTIALS_URI (not set)");
+
+  // 6. aliyun CLI profile (the SDK's ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true skips it)
+  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json");
+  if (cliProfileDisabled(env)) tried.push("aliyun CLI profile (ALIBABA_CLOUD_CLI_PROFILE_DISABLED)");
   if (cliFile) {
     const text = await readOptional(opts, cliFile);
     if (text === null) tried.push(`${cliFile} (not found)`);
@@ -185,7 +208,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
     }
   }
 
-  // 6. ECS RAM role, only when asked for: probing metadata off ECS costs seconds.
+  // 7. ECS RAM role, only when asked for: probing metadata off ECS costs seconds.
   const ecs = val("ALIBABA_CLOUD_ECS_METADATA");
   if (ecs) {
     return {
@@ -209,7 +232,7 @@ async function profileSelection(opts: AuthOptions, profile: string): Promise<Sel
     const selection = text === null ? null : credentialsFileSelection(text, file, profile);
     if (selection) return selection;
   }
-  const cliFile = homeOf(env, ".aliyun/config.json");
+  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json");
   if (cliFile) {
     const text = await readOptional(opts, cliFile);
     looked.push(cliFile);
@@ -344,6 +367,10 @@ function cliProfileSelection(text: string, file: string, wanted: string | undefi
     },
     plan: { type: "cli", profile: name },
   };
+}
+
+function cliProfileDisabled(env: Env): boolean {
+  return env.ALIBABA_CLOUD_CLI_PROFILE_DISABLED?.trim().toLowerCase() === "true";
 }
 
 async function readOptional(opts: AuthOptions, path: string): Promise<string | null> {

@@ -218,9 +218,7 @@ export function envTarget(env: Env): Pick<EnvSettings, "instanceId" | "region"> 
   if (region !== undefined && !isRegion(region)) {
     throw new ConfigError(`${ENV_PREFIX}REGION="${region}" is not a region id such as "cn-hangzhou"`);
   }
-  if (instanceId !== undefined && region === undefined) {
-    throw new ConfigError(`${ENV_PREFIX}INSTANCE_ID is set but ${ENV_PREFIX}REGION is not; set both`);
-  }
+  // Without REGION the region comes from the host, as in the reference helper (lib/target.ts).
   return { instanceId, region };
 }
 

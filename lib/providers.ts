@@ -98,6 +98,8 @@ function buildProvider(lib: Lib, plan: CredentialPlan, opts: Pick<AuthOptions, "
     }
     case "cli":
       return lib.CLIProfileCredentialsProvider.builder().withProfileName(plan.profile).build();
+    case "uri":
+      return lib.URICredentialsProvider.builder().withCredentialsURI(plan.uri).build();
     case "oidc-token":
       throw new Error("a pod's OIDC token cannot be the base of another role");
   }

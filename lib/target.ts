@@ -84,7 +84,8 @@ export function planToken(server: string, settings: PlanSettings): TokenPlan | n
  * Maps a normalised host to a target: the config file's entry first (most
  * specific), then the built-in ACR domains, then the reference helper's
  * `DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID`/`_REGION`, which also name the
- * instance of an Enterprise host (skipping ListInstance).
+ * instance of an Enterprise host (skipping ListInstance; the region is the
+ * host's when `_REGION` is not set) and map any other host (which needs `_REGION`).
  */
 export function resolveTarget(
   host: string,
@@ -111,12 +112,19 @@ export function resolveTarget(
     };
   }
   if (known) {
-    if (known.kind === "enterprise" && envs.instanceId && envs.region) {
-      return { registry: { ...known, region: envs.region }, instanceId: envs.instanceId };
+    if (known.kind === "enterprise" && envs.instanceId) {
+      // The reference helper takes the region from the host when only the instance id is set.
+      return { registry: { ...known, region: envs.region ?? known.region }, instanceId: envs.instanceId };
     }
     return { registry: known };
   }
-  if (envs.instanceId && envs.region) {
+  if (envs.instanceId) {
+    if (!envs.region) {
+      throw new HelperError(
+        `DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID is set, but ${host} is not an ACR domain, so its region cannot be ` +
+          "read from it: set DOCKER_CREDENTIAL_ACR_HELPER_REGION too",
+      );
+    }
     return {
       registry: { kind: "configured", host, region: envs.region, instanceId: envs.instanceId },
       instanceId: envs.instanceId,

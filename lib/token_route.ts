@@ -40,12 +40,22 @@ export async function fetchToken(api: AcrApi, plan: TokenPlan, ctx: RouteContext
       return instanceId ? await api.instanceToken(region, instanceId) : await api.personalToken(region);
     case "personal-instance": {
       const id = instanceId ?? registry.instanceId;
-      if (tokenApi === "instance") return await api.instanceToken(region, id);
       try {
         return await api.instanceToken(region, id);
       } catch (err) {
-        // Which API serves crpi- instances is not documented: fall back to /tokens.
-        if (isInstanceNotFound(err)) return await api.personalToken(region);
+        // No public source says which API issues crpi- passwords. Never fall back to the classic /tokens by
+        // ourselves: its password is for another registry service and would end in a 401 we never see.
+        if (isInstanceNotFound(err)) {
+          const rid = (err as { requestId?: string }).requestId;
+          throw Object.assign(
+            new HelperError(
+              `ACR Personal instance ${id} (${region}): GetAuthorizationToken says INSTANCE_NOT_EXIST` +
+                `${rid ? ` (request id ${rid})` : ""}; check the host, or, if this instance's passwords come from ` +
+                `the classic Personal Edition API, set "tokenApi": "personal" for ${plan.host} in the config file`,
+            ),
+            { transient: false },
+          );
+        }
         throw err;
       }
     }

@@ -74,6 +74,43 @@ Deno.test("chain: the aliyun CLI profile comes after the credentials files", asy
   assert.equal(s.source.identity, "cli:/h/.aliyun/config.json#main#AK#LTAIcli");
 });
 
+Deno.test("chain: ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true skips the aliyun CLI profile, as the SDK does", async () => {
+  const err = await selectCredentialSource({
+    env: { HOME: "/h", ALIBABA_CLOUD_CLI_PROFILE_DISABLED: "TRUE" },
+    readTextFile: files({ "/h/.aliyun/config.json": CLI }),
+  }).catch((e) => e);
+  assert.ok(err instanceof NoCredentialsError, String(err));
+  assert.match(err.message, /aliyun CLI profile \(ALIBABA_CLOUD_CLI_PROFILE_DISABLED\)/);
+  const on = await selectCredentialSource({
+    env: { HOME: "/h", ALIBABA_CLOUD_CLI_PROFILE_DISABLED: "false" },
+    readTextFile: files({ "/h/.aliyun/config.json": CLI }),
+  });
+  assert.equal(on.source.kind, "cli-profile");
+});
+
+Deno.test("chain: ALIBABA_CLOUD_CREDENTIALS_URI comes after the credentials files and before the CLI profile", async () => {
+  const uri = "http://127.0.0.1:8080/credentials?token=CANARY-uri-token";
+  const s = await selectCredentialSource({
+    env: { HOME: "/h", ALIBABA_CLOUD_CREDENTIALS_URI: uri },
+    readTextFile: files({ "/h/.aliyun/config.json": CLI }),
+  });
+  assert.equal(s.source.kind, "credentials-uri");
+  assert.deepEqual(s.plan, { type: "uri", uri });
+  assert.equal(s.source.description, "credentials URI http://127.0.0.1:8080/credentials");
+  assert.ok(!s.source.description.includes("CANARY"), "the query is never shown");
+  const file = await selectCredentialSource({
+    env: { HOME: "/h", ALIBABA_CLOUD_CREDENTIALS_URI: uri },
+    readTextFile: files({
+      "/h/.alibabacloud/credentials": "[default]\ntype = access_key\naccess_key_id = a\naccess_key_secret = b\n",
+    }),
+  });
+  assert.equal(file.source.kind, "credentials-file");
+  await assert.rejects(
+    selectCredentialSource({ env: { ALIBABA_CLOUD_CREDENTIALS_URI: "file:///etc/passwd" }, readTextFile: files({}) }),
+    /ALIBABA_CLOUD_CREDENTIALS_URI is not an http\(s\) URL/,
+  );
+});
+
 Deno.test("chain: a CLI profile mode that would run a process is refused", async () => {
   await assert.rejects(
     selectCredentialSource({

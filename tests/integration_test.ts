@@ -75,11 +75,15 @@ Deno.test("get: crpi- instance known to the instance API uses it", () =>
     assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [1, 0]);
   }));
 
-Deno.test("get: crpi- instance unknown to the instance API falls back to /tokens", () =>
+Deno.test("get: crpi- instance unknown to the instance API fails in one line naming it; never a /tokens password", () =>
   withFake(async () => {
     const r = await runHelper(["get"], "crpi-other99-vpc.cn-hangzhou.personal.cr.aliyuncs.com", await env());
-    assert.equal(r.code, 0, r.stdout);
-    assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [1, 1]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /^ACR Personal instance crpi-other99 \(cn-hangzhou\): GetAuthorizationToken says INSTANCE_NOT_EXIST \(request id [0-9A-F-]+\); .*set "tokenApi": "personal" for crpi-other99-vpc\.cn-hangzhou\.personal\.cr\.aliyuncs\.com in the config file\n$/,
+    );
+    assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [1, 0]);
   }));
 
 Deno.test("get: tokenApi in the config forces the API for a crpi- host", () =>
@@ -121,6 +125,23 @@ Deno.test("get: reference env vars map any other host, and skip ListInstance for
     assert.equal((await runHelper(["get"], "my.custom.domain", e)).code, 0);
     assert.equal((await runHelper(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e)).code, 0);
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 2]);
+  }));
+
+Deno.test("get: DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID without _REGION takes the region from an ACR host", () =>
+  withFake(async () => {
+    const e = await env({ DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-prod0001" });
+    const r = await runHelper(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e);
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 1]);
+    // A host that is not ACR names no region: one line saying which variable to set.
+    const other = await runHelper(["get"], "my.custom.domain", e);
+    assert.equal(other.code, 1);
+    assert.equal(
+      other.stdout,
+      "DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID is set, but my.custom.domain is not an ACR domain, so its region " +
+        "cannot be read from it: set DOCKER_CREDENTIAL_ACR_HELPER_REGION too\n",
+    );
+    assert.equal(fake.calls.total, 1);
   }));
 
 Deno.test("get: a host that is not ACR is docker's not-found, with an empty stderr and no call", () =>
@@ -317,6 +338,22 @@ Deno.test("get: RRSA OIDC exchanges the token with STS (TLS) first", async () =>
       /^getting credentials from RRSA OIDC role acs:ram::1234:role\/puller failed: AuthenticationFail\.OIDCToken\.Invalid/,
     );
   }, { oidc, tls });
+});
+
+Deno.test("get: ALIBABA_CLOUD_CREDENTIALS_URI hands out the STS key the token call is signed with", async () => {
+  const uriKey = { accessKeyId: "STS.uri", accessKeySecret: "CANARY-uri-secret", securityToken: "CANARY-uri-token" };
+  const local = startFakeAcr({ credentialsUri: uriKey });
+  try {
+    const e = await fakeEnv(local.url, KEY, { ALIBABA_CLOUD_CREDENTIALS_URI: `${local.url}/credentials` });
+    delete e.ALIBABA_CLOUD_ACCESS_KEY_ID;
+    delete e.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+    const r = await runChecked(["get"], "registry.cn-hangzhou.aliyuncs.com", e, local.issued);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(local.calls.credentialsUri, 1);
+    assert.deepEqual(local.signers, ["STS.uri"]);
+  } finally {
+    await local.close();
+  }
 });
 
 Deno.test("get: a malformed config file is one line naming the file", () =>

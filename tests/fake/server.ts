@@ -61,8 +61,10 @@ export interface FakeOptions {
   tls?: { cert: string; key: string };
   /** Page size ListInstance uses, whatever the caller asks (to force paging). */
   maxPageSize?: number;
-  /** Make `crpi-` ids unknown to the 2018-12-01 API (forces the `/tokens` fallback). */
+  /** Make `crpi-` ids unknown to the 2018-12-01 API. */
   personalInstancesOnlyViaTokens?: boolean;
+  /** Serve `GET /credentials` as an `ALIBABA_CLOUD_CREDENTIALS_URI` service handing out this STS key. */
+  credentialsUri?: FakeKey;
 }
 
 /** Calls received, by operation (every attempt counts, faults included). */
@@ -72,6 +74,7 @@ export interface FakeCalls {
   listInstance: number;
   assumeRoleWithOIDC: number;
   assumeRole: number;
+  credentialsUri: number;
   rejected: number;
   total: number;
 }
@@ -105,6 +108,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
   const oidcRoles = options.oidc === undefined ? [] : [options.oidc].flat();
   for (const r of oidcRoles) keys.set(r.issue.accessKeyId, r.issue);
   for (const k of Object.values(options.roles ?? {})) keys.set(k.accessKeyId, k);
+  if (options.credentialsUri) keys.set(options.credentialsUri.accessKeyId, options.credentialsUri);
   const signers: string[] = [];
   const instances = options.instances ?? [];
   const ttl = options.tokenTtlMs ?? 3_600_000;
@@ -227,6 +231,18 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
   async function handle(req: Request): Promise<Reply> {
     const url = new URL(req.url);
     const body = new Uint8Array(await req.arrayBuffer());
+    if (url.pathname === "/credentials" && options.credentialsUri) {
+      calls.total++;
+      calls.credentialsUri++;
+      const k = options.credentialsUri;
+      return json(200, {
+        Code: "Success",
+        AccessKeyId: k.accessKeyId,
+        AccessKeySecret: k.accessKeySecret,
+        SecurityToken: k.securityToken,
+        Expiration: new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      });
+    }
     const op = operationOf(req, url);
     calls.total++;
     if (op === null) return rpcError(404, "InvalidAction.NotFound", "Specified api is not found.");
@@ -380,6 +396,7 @@ function zeroCalls(): FakeCalls {
     listInstance: 0,
     assumeRoleWithOIDC: 0,
     assumeRole: 0,
+    credentialsUri: 0,
     rejected: 0,
     total: 0,
   };
