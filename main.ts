@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { handleAction, HelperError, isAction } from "./lib/protocol.ts";
+import { describeUnexpected, handleAction, HelperError, isAction } from "./lib/protocol.ts";
+import { createLogger } from "./lib/log.ts";
 import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
 
@@ -129,8 +130,11 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     Deno.stderr.writeSync(new TextEncoder().encode(TTY_HINT + "\n"));
     return 1;
   }
+  const env = Deno.env.toObject();
+  const log = createLogger({ env });
   const helper = createHelper({
-    env: Deno.env.toObject(),
+    env,
+    log,
     loadBackend: guardedBackend(opts),
     // Not for `list`: its stdin may be a terminal, where an ungranted Deno.uid() would prompt.
     uid: action === "list" ? undefined : grantedUid,
@@ -141,6 +145,8 @@ export async function main(args: string[], opts: MainOptions = {}): Promise<numb
     get versionText() {
       return versionText();
     },
+    // "rerun with ...LOG_LEVEL=debug for details" must have details to show.
+    unexpected: (err) => log.debug(describeUnexpected(err)),
   });
 }
 
@@ -178,9 +184,11 @@ async function command(name: string, args: string[], opts: MainOptions): Promise
   const env = Deno.env.toObject();
   const loadBackend = guardedBackend(opts);
   const enc = new TextEncoder();
+  const log = createLogger({ env });
   return await mod.runCommand(name, args, {
     env,
-    helper: createHelper({ env, loadBackend }),
+    log,
+    helper: createHelper({ env, loadBackend, log }),
     version: versionText(),
     readStdin,
     out: write,
@@ -193,7 +201,8 @@ export async function run(opts: MainOptions = {}): Promise<never> {
   let code: number;
   try {
     code = await main(Deno.args, opts);
-  } catch {
+  } catch (err) {
+    createLogger({ env: Deno.env.toObject() }).debug(describeUnexpected(err));
     write("unexpected error; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details\n");
     code = 1;
   }

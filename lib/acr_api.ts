@@ -11,6 +11,7 @@ import type { ClientCredential } from "./auth.ts";
 import type { Endpoint } from "./config.ts";
 import { NAME, VERSION } from "./version.ts";
 import { clockSkew, localExpiry } from "./clock.ts";
+import { clearLastResponse, lastResponse, type ResponseNote } from "./transport.ts";
 
 /** A temporary registry password. */
 export interface RegistryToken {
@@ -142,6 +143,8 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
     query: Record<string, string>,
   ): Promise<Answer> {
     const { client: c, protocol } = client(region);
+    // RPC answers carry IsSuccess/Code: checked inside the loop, so SYSTEM_ERROR and throttling in a 200 are retried.
+    const rpcStyle = params.style === "RPC";
     for (let attempt = 1;; attempt++) {
       const remaining = opts.deadline - now();
       if (remaining <= 0) {
@@ -160,6 +163,7 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
         // The SDK applies connectTimeout as an idle timeout over the whole request.
         connectTimeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, readTimeout)),
       };
+      clearLastResponse();
       try {
         const res: { body?: unknown; headers?: Record<string, string> } = await withDeadline(
           c.callApi(
@@ -170,9 +174,10 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
           remaining,
         );
         const body = (res?.body ?? {}) as Record<string, unknown>;
+        if (rpcStyle) checkSuccess(body, what, params.action, res?.headers?.["x-acs-request-id"]);
         return { body, date: res?.headers?.date, at: now() };
       } catch (err) {
-        const error = toApiError(err, what, runtime.connectTimeout);
+        const error = toApiError(err, what, runtime.connectTimeout, lastResponse(), params.action);
         const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
         if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) {
           throw attempt === 1 ? error : error.after(attempt);
@@ -206,7 +211,6 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
       const what = `GetAuthorizationToken (${instanceId}, ${region})`;
       const answer = await call(region, what, rpc("GetAuthorizationToken"), { InstanceId: instanceId });
       const body = answer.body;
-      checkSuccess(body, what);
       return tokenFrom(what, answer, body.TempUsername, body.AuthorizationToken, body.ExpireTime);
     },
 
@@ -218,7 +222,6 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
           PageNo: String(page),
           PageSize: String(PAGE_SIZE),
         });
-        checkSuccess(body, what);
         const instances = Array.isArray(body.Instances) ? body.Instances as Array<Record<string, unknown>> : [];
         // The InstanceName filter is deprecated: match exactly, client side.
         const hit = instances.find((i) => i?.InstanceName === instanceName);
@@ -238,17 +241,17 @@ function requestIdOf(body: Record<string, unknown>): string | undefined {
   return typeof id === "string" ? id : undefined;
 }
 
-function checkSuccess(body: Record<string, unknown>, what: string): void {
+function checkSuccess(body: Record<string, unknown>, what: string, action: string, headerId?: string): void {
   // HTTP 200 with IsSuccess:false is a failure: the real code is in the body.
   if (body.IsSuccess === false || (typeof body.Code === "string" && body.Code.toLowerCase() !== "success")) {
     const code = typeof body.Code === "string" ? body.Code : "IsSuccessFalse";
-    const requestId = requestIdOf(body);
+    const requestId = requestIdOf(body) ?? headerId;
     throw new AcrApiError(
-      `${what} failed: ${code}${requestId ? ` (request id ${requestId})` : ""}${hintFor(code)}`,
+      `${what} failed: ${code}${requestId ? ` (request id ${requestId})` : ""}${hintFor(code, action)}`,
       code,
       requestId,
       200,
-      false,
+      RETRYABLE_CODES.test(code),
     );
   }
 }
@@ -283,14 +286,20 @@ function tokenFrom(what: string, answer: Answer, user: unknown, password: unknow
   };
 }
 
-const RETRYABLE_CODES = /^(Throttling.*|ServiceUnavailable|InternalError|SYSTEM_ERROR|Unknown.*Error)$/i;
+const RETRYABLE_CODES = /^(Throttling.*|ServiceUnavailable|InternalError|SystemError|SYSTEM_ERROR|Unknown.*Error)$/i;
 const NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ECONNABORTED|UND_ERR_.*)$/;
 
 /**
  * Turns whatever the SDK threw into an {@link AcrApiError} with one clear
  * line; `idleTimeoutMs` is the attempt's timeout, named when it ran out.
  */
-export function toApiError(err: unknown, what: string, idleTimeoutMs: number): AcrApiError {
+export function toApiError(
+  err: unknown,
+  what: string,
+  idleTimeoutMs: number,
+  note: ResponseNote | null = null,
+  action = "GetAuthorizationToken",
+): AcrApiError {
   if (err instanceof AcrApiError) return err;
   if (err instanceof Error && err.name === "CredentialSourceError") {
     // The credential provider failed (STS, token file): its message already names the source.
@@ -300,10 +309,34 @@ export function toApiError(err: unknown, what: string, idleTimeoutMs: number): A
   const e = (err ?? {}) as any;
   const data = (e.data && typeof e.data === "object") ? e.data : {};
   const status: number | undefined = Number(e.statusCode ?? data.statusCode) || undefined;
-  const requestId: string | undefined = data.RequestId ?? data.requestId ?? undefined;
+  // `/tokens` (cr 2016-06-07) sends its request id only in the x-acs-request-id header.
+  const requestId: string | undefined = data.RequestId ?? data.requestId ?? note?.requestId ?? undefined;
   const rid = requestId ? ` (request id ${requestId})` : "";
   const name = String(e.name ?? "");
   const message = String(e.message ?? "");
+  if (note?.proxy) {
+    // The proxy refused CONNECT; its answer was replayed as if the API had sent it.
+    return new AcrApiError(
+      `${what}: the proxy ${note.proxy} refused to connect to the API: HTTP ${note.status}${
+        note.status === 407 ? " (proxy authentication required: check the user and password in HTTPS_PROXY)" : ""
+      }`,
+      "ProxyRefused",
+      undefined,
+      note.status,
+      false,
+      true,
+    );
+  }
+  if (name === "ResponseTooLargeError" || e.code === "ResponseTooLarge") {
+    return new AcrApiError(
+      `${what}: the answer is too large (over 1 MiB${note?.status ? `, HTTP ${note.status}` : ""}); not read further`,
+      "ResponseTooLarge",
+      note?.requestId,
+      note?.status,
+      false,
+      false,
+    );
+  }
   if (name === "DeadlineError") {
     return new AcrApiError(
       `${what}: no answer within the time limit (DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT)`,
@@ -325,15 +358,35 @@ export function toApiError(err: unknown, what: string, idleTimeoutMs: number): A
     );
   }
   if (name === "SyntaxError") {
-    // A body that is not JSON; JSON.parse's message quotes its start, which tells an HTML page from garbage.
-    const html = /token '<'|"\s*</.test(message);
+    // A body that is not JSON. The SDK keeps no status for it; the transport's note does.
+    const kind = note ? bodyKind(note) : (/token '<'|"\s*</.test(message) ? "html" : "text");
+    const code = kind === "xml" ? /<Code>([^<]{1,100})<\/Code>/.exec(note!.head)?.[1] : undefined;
+    const xmlId = kind === "xml" ? /<RequestId>([^<]{1,100})<\/RequestId>/.exec(note!.head)?.[1] : undefined;
+    const id = note?.requestId ?? xmlId;
+    const idText = id ? ` (request id ${id})` : "";
+    const gateway = kind === "html" ? " (a proxy or gateway in the way?)" : "";
+    const httpStatus = note?.status ?? status;
+    if (httpStatus !== undefined && httpStatus >= 400) {
+      // An error status is never lost. Only 408, 429 and 5xx are worth another attempt.
+      const busy = httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
+      const retry = busy || (code !== undefined && RETRYABLE_CODES.test(code));
+      return new AcrApiError(
+        code
+          ? `${what} failed: ${code} (HTTP ${httpStatus})${idText}${hintFor(code, action)}`
+          : `${what} failed: HTTP ${httpStatus} with ${KIND_TEXT[kind]}${idText}${gateway}`,
+        code ?? `HTTP${httpStatus}`,
+        id,
+        httpStatus,
+        retry,
+      );
+    }
     return new AcrApiError(
       `${what}: the API answered with ${
-        html ? "an HTML page" : "a body that is not JSON"
-      } (MalformedResponse; a proxy or gateway in the way?)`,
+        kind === "html" ? "an HTML page" : "a body that is not JSON"
+      }${idText} (MalformedResponse; a proxy or gateway in the way?)`,
       "MalformedResponse",
-      undefined,
-      status,
+      id,
+      httpStatus,
       true,
     );
   }
@@ -354,7 +407,7 @@ export function toApiError(err: unknown, what: string, idleTimeoutMs: number): A
   const code = String(data.Code ?? data.code ?? (sysCode || "UnknownError"));
   const retryable = status === 429 || (status !== undefined && status >= 500) || RETRYABLE_CODES.test(code);
   return new AcrApiError(
-    `${what} failed: ${code}${status ? ` (HTTP ${status})` : ""}${rid}${hintFor(code)}`,
+    `${what} failed: ${code}${status ? ` (HTTP ${status})` : ""}${rid}${hintFor(code, action)}`,
     code,
     requestId,
     status,
@@ -362,16 +415,31 @@ export function toApiError(err: unknown, what: string, idleTimeoutMs: number): A
   );
 }
 
-function hintFor(code: string): string {
+function hintFor(code: string, action: string): string {
+  // The clock first: InvalidTimeStamp.Expired is about the request's time, not an STS token.
+  if (/^InvalidTimeStamp/i.test(code)) {
+    return "; the request's time is off: check this machine's clock (NTP)";
+  }
   if (/SignatureDoesNotMatch|InvalidAccessKeyId/i.test(code)) return "; check the access key id and secret";
   if (/SecurityToken|Expired/i.test(code)) return "; the STS token is invalid or expired, refresh it";
   if (/USER_NOT_EXIST/i.test(code)) {
     return "; the RAM user has not used ACR yet: set its registry password once in the console";
   }
-  if (/Forbidden|NoPermission|Unauthorized|AccessDenied/i.test(code)) {
-    return "; grant cr:GetAuthorizationToken (and cr:ListInstance for Enterprise hosts) to this identity";
+  if (/NoPrivilege|Forbidden|NoPermission|Unauthorized|AccessDenied/i.test(code)) {
+    return `; this identity lacks the RAM action cr:${action}: grant it (README#ram-permissions)`;
   }
   return "";
+}
+
+const KIND_TEXT = { empty: "an empty body", html: "an HTML page", xml: "an XML body", text: "a plain-text body" };
+
+/** What kind of body a response had, from its content type and first bytes. */
+function bodyKind(note: ResponseNote): keyof typeof KIND_TEXT {
+  const head = note.head.trimStart().slice(0, 64).toLowerCase();
+  if (note.size === 0 || head === "") return "empty";
+  if (/html/i.test(note.contentType) || head.startsWith("<!doctype html") || head.startsWith("<html")) return "html";
+  if (/xml/i.test(note.contentType) || head.startsWith("<?xml") || head.startsWith("<error")) return "xml";
+  return "text";
 }
 
 function firstLine(s: string): string {

@@ -6,4 +6,4 @@
  */
 export { buildCredential } from "./providers.ts";
 export { createAcrApi } from "./acr_api.ts";
-export { installProxySupport } from "./proxy.ts";
+export { installTransport } from "./transport.ts";

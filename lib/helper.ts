@@ -45,7 +45,7 @@ export interface Backend {
     opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number },
   ): ClientCredential;
   createAcrApi(opts: AcrApiOptions): AcrApi;
-  installProxySupport(env: Env): void;
+  installTransport(env: Env): void;
 }
 
 /** Options for {@link createHelper}. */
@@ -201,7 +201,7 @@ export function createHelper(opts: HelperOptions): Helper {
     const credential = async () => {
       if (built) return built;
       const backend = await loadBackend();
-      backend.installProxySupport(env);
+      backend.installTransport(env);
       const timeoutMs = Math.max(1, deadline() - now());
       const raw = backend.buildCredential(selection, { stsEndpoint: net?.stsEndpoint, timeoutMs });
       return (built = { backend, credential: guardCredential({ source: selection.source, credential: raw }) });

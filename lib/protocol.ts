@@ -69,6 +69,8 @@ export interface ProtocolIO {
   write(text: string): void;
   /** Text for `version`. */
   versionText: string;
+  /** Told of an error that is not one of ours (its message is not shown): the debug log keeps it. */
+  unexpected?(err: unknown): void;
 }
 
 /**
@@ -109,9 +111,17 @@ export async function handleAction(action: Action, store: CredentialStore, io: P
       }
     }
   } catch (err) {
+    if (!(err instanceof HelperError || err instanceof NotFoundError)) io.unexpected?.(err);
     io.write(errorLine(err) + "\n");
     return 1;
   }
+}
+
+/** An unexpected error as the debug log records it: its name and first line (a stack trace never). */
+export function describeUnexpected(err: unknown): string {
+  const name = err instanceof Error ? err.name : typeof err;
+  const text = err instanceof Error ? err.message : String(err);
+  return `unexpected ${name}: ${firstLine(text).slice(0, 300)}`;
 }
 
 /**

@@ -14,7 +14,10 @@ import {
   selectCredentialSource,
   type Selection,
 } from "./auth.ts";
+import { isTransient } from "./errors.ts";
+import { retrying } from "./retry.ts";
 import { assumeRoleWithOIDC } from "./sts.ts";
+import { lastResponse } from "./transport.ts";
 
 const DEFAULT_STS_ENDPOINT = "sts.aliyuncs.com";
 const sessionName = () => `docker-credential-acr-helper-${Date.now()}`;
@@ -25,24 +28,46 @@ export function buildCredential(
   opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number },
 ): ClientCredential {
   const { plan } = selection;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
   if (plan.type === "oidc-token") {
     // The library reads OIDC tokens from files only; this one is in memory (lib/sts.ts).
-    let got: Promise<{ accessKeyId: string; accessKeySecret: string; securityToken: string }> | undefined;
-    return {
-      getCredential: () =>
-        got ??= assumeRoleWithOIDC({
-          endpoint: opts.stsEndpoint ?? DEFAULT_STS_ENDPOINT,
-          roleArn: plan.roleArn,
-          providerArn: plan.providerArn,
-          token: plan.token,
-          sessionName: sessionName(),
-          timeoutMs: opts.timeoutMs ?? 10_000,
-        }),
-    };
+    const exchange = () =>
+      assumeRoleWithOIDC({
+        endpoint: opts.stsEndpoint ?? DEFAULT_STS_ENDPOINT,
+        roleArn: plan.roleArn,
+        providerArn: plan.providerArn,
+        token: plan.token,
+        sessionName: sessionName(),
+        timeoutMs: Math.max(1, deadline - Date.now()),
+      });
+    return { getCredential: once(() => retrying(exchange, { deadline })) };
   }
   const lib = library();
   const Credential = lib.default;
-  return new Credential(null, buildProvider(lib, plan, opts)) as ClientCredential;
+  const credential = new Credential(null, buildProvider(lib, plan, opts)) as ClientCredential;
+  if (plan.type === "static") return credential;
+  // Providers that call STS or a credentials service: retry what was busy or unreachable, within the deadline.
+  return {
+    getCredential: () => retrying(() => credential.getCredential(), { deadline, retryable: stsBusy }),
+  };
+}
+
+/** A credential exchange shared by every caller of one get, but a failure is never kept for the next. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    pending ??= fn().catch((err) => {
+      pending = undefined;
+      throw err;
+    });
+}
+
+/** The library's STS errors lose the HTTP status of a non-JSON answer; the transport's note keeps it. */
+function stsBusy(err: unknown): boolean {
+  if (isTransient(err)) return true;
+  const note = lastResponse();
+  return note !== null && (note.status === 429 || note.status >= 500);
 }
 
 // deno-lint-ignore no-explicit-any -- CJS interop: the library's builder and provider types are not exported.

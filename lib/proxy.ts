@@ -1,14 +1,10 @@
 /**
- * `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` for the Alibaba Cloud SDKs. Their
- * transport (`httpx`) ignores proxy settings and Deno's `node:http` does not
- * read them either, so the one `httpx.request` both SDKs share is wrapped to
- * pass a proxy agent. Loaded only when a proxy variable is set.
+ * Which proxy a request goes through: `HTTPS_PROXY` / `HTTP_PROXY` /
+ * `NO_PROXY`, read as curl and Go read them. Pure: the SDK side
+ * (lib/transport.ts) applies it, and doctor shows it.
  *
  * @module
  */
-import * as httpxNs from "httpx";
-import { HttpsProxyAgent } from "https-proxy-agent";
-import { HttpProxyAgent } from "http-proxy-agent";
 import type { Env } from "./config.ts";
 
 /**
@@ -31,9 +27,14 @@ export function proxyForUrl(url: string, env: Env): string | null {
     return null;
   }
   const scheme = u.protocol.replace(":", "");
-  const proxy = env[`${scheme}_proxy`] || env[`${scheme.toUpperCase()}_PROXY`] || env.all_proxy || env.ALL_PROXY;
-  if (!proxy) return null;
+  const raw = env[`${scheme}_proxy`] || env[`${scheme.toUpperCase()}_PROXY`] || env.all_proxy || env.ALL_PROXY;
+  if (!raw?.trim()) return null;
+  // `host:port` without a scheme means an HTTP proxy, as curl and Go read it.
+  const proxy = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw.trim()) ? raw.trim() : `http://${raw.trim()}`;
   const host = u.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  // The metadata service, loopback and link-local addresses are never proxied: the node role's secret must not
+  // cross a proxy, and a proxy cannot reach this machine's own services anyway.
+  if (isLocal(host)) return null;
   const port = u.port || (scheme === "https" ? "443" : "80");
   const noProxy = (env.no_proxy ?? env.NO_PROXY ?? "").toLowerCase();
   for (const raw of noProxy.split(/[,\s]+/)) {
@@ -47,34 +48,14 @@ export function proxyForUrl(url: string, env: Env): string | null {
   return proxy;
 }
 
-/** True when any proxy variable is set (then {@link installProxySupport} is worth loading). */
+/** True when any proxy variable is set (doctor shows the proxy in use). */
 export function proxyConfigured(env: Env): boolean {
   return ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"].some((k) => env[k]);
 }
 
-let installed = false;
-
-/**
- * Wraps `httpx.request` (shared by `@alicloud/openapi-client` and
- * `@alicloud/credentials`) so requests go through the proxy chosen by
- * {@link proxyForUrl}. Idempotent.
- */
-export function installProxySupport(env: Env): void {
-  if (installed || !proxyConfigured(env)) return;
-  installed = true;
-  // deno-lint-ignore no-explicit-any -- CJS module object; `request` is replaced in place so every importer sees it.
-  const httpx: any = (httpxNs as any).default ?? httpxNs;
-  const original = httpx.request;
-  const agents = new Map<string, unknown>();
-  httpx.request = (url: string, options: Record<string, unknown> = {}) => {
-    const proxy = proxyForUrl(url, env);
-    if (!proxy || options.agent) return original(url, options);
-    const key = `${url.startsWith("https:") ? "https" : "http"} ${proxy}`;
-    let agent = agents.get(key);
-    if (!agent) {
-      agent = url.startsWith("https:") ? new HttpsProxyAgent(proxy) : new HttpProxyAgent(proxy);
-      agents.set(key, agent);
-    }
-    return original(url, { ...options, agent });
-  };
+/** Loopback, link-local (the ECS metadata service 100.100.100.200 included) and `localhost`. */
+export function isLocal(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "100.100.100.200" || /^127\./.test(h) ||
+    /^169\.254\./.test(h) || h === "::1" || /^fe[89ab][0-9a-f]?:/.test(h);
 }

@@ -62,7 +62,7 @@ export async function assumeRoleWithOIDC(o: OidcExchange): Promise<StsCredential
     throw stsError(`STS AssumeRoleWithOIDC at ${o.endpoint}: ${why}`, true);
   }
   const answeredAt = Date.now();
-  const text = await res.text();
+  const text = await readCapped(res, MAX_BODY_BYTES);
   let data: Record<string, unknown> = {};
   try {
     data = JSON.parse(text);
@@ -94,4 +94,31 @@ export async function assumeRoleWithOIDC(o: OidcExchange): Promise<StsCredential
 
 function stsError(message: string, transient: boolean): Error {
   return Object.assign(new Error(message), { transient });
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+
+/** The body as text, refusing to read past `max` bytes (an endless body must not grow the helper). */
+async function readCapped(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw stsError(`STS AssumeRoleWithOIDC: the answer is too large (over 1 MiB, HTTP ${res.status})`, false);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return new TextDecoder().decode(all);
 }

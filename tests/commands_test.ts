@@ -363,6 +363,7 @@ Deno.test("doctor: reports source, config, cache, host and a timed token fetch; 
     assert.match(r.stdout, /^ok {3}credentials: environment variables ALIBABA_CLOUD_ACCESS_KEY_ID\/SECRET \(env\)$/m);
     assert.match(r.stdout, /^ok {3}cache: .*docker-credential-acr-helper/m);
     assert.match(r.stdout, /^ok {3}API endpoint: http:\/\/127\.0\.0\.1:\d+/m);
+    assert.match(r.stdout, /^ok {3}proxy: none \(HTTPS_PROXY \/ HTTP_PROXY not set\)$/m);
     assert.match(r.stdout, /^ok {3}host: .*Enterprise Edition instance "prod", region cn-hangzhou/m);
     assert.match(r.stdout, /^ok {3}token: fetched in \d+ ms as cr_temp_user, valid until /m);
     assert.match(r.stdout, /no problems found\n$/);

@@ -176,7 +176,7 @@ Deno.test("fault: an HTML error page from a gateway", () =>
     const r = await run(PERSONAL);
     assertFailure(
       r,
-      /: the API answered with an HTML page \(MalformedResponse; a proxy or gateway in the way\?\); gave up after 3 attempts\n$/,
+      /^GetAuthorizationToken \(Personal Edition, cn-beijing\) failed: HTTP 502 with an HTML page \(a proxy or gateway in the way\?\); gave up after 3 attempts\n$/,
     );
   }));
 
@@ -190,14 +190,14 @@ Deno.test("fault: a garbage body with HTTP 200", () =>
     );
   }));
 
-Deno.test("fault: IsSuccess:false with HTTP 200", () =>
+Deno.test("fault: IsSuccess:false with HTTP 200 and SYSTEM_ERROR is retried like its HTTP form", () =>
   withWarmCache(async ({ fake, run }) => {
     fake.injectFault({ type: "isSuccessFalse", code: "SYSTEM_ERROR" }, 100, "instanceToken");
     const r = await run(ENTERPRISE);
     assertFailure(
       r,
       new RegExp(
-        `^GetAuthorizationToken \\(cri-team0003, cn-hangzhou\\) failed: SYSTEM_ERROR \\(request id ${RID}\\)\\n$`,
+        `^GetAuthorizationToken \\(cri-team0003, cn-hangzhou\\) failed: SYSTEM_ERROR \\(request id ${RID}\\); gave up after 3 attempts\\n$`,
       ),
     );
     assertLastRequestId(r, fake);

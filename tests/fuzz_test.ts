@@ -165,7 +165,7 @@ Deno.test("fuzz: 10,000 server strings; tokens and API calls only for recognised
   const backend: Backend = {
     buildCredential: () => ({ getCredential: () => Promise.resolve({ accessKeyId: "a", accessKeySecret: "s" }) }),
     createAcrApi: () => api,
-    installProxySupport: () => {},
+    installTransport: () => {},
   };
   const helper = createHelper({
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: "LTAIfuzz", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "s" },

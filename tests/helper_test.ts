@@ -66,7 +66,7 @@ Deno.test("helper: Enterprise host resolves the name, then asks for the instance
   const backend: Backend = {
     buildCredential: () => ({ getCredential: () => Promise.resolve({}) }),
     createAcrApi: () => api,
-    installProxySupport: () => {},
+    installTransport: () => {},
   };
   const helper = createHelper({
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: "id", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "s" },

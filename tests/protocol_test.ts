@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type CredentialStore, errorLine, handleAction, HelperError, NotFoundError } from "../lib/protocol.ts";
+import {
+  type CredentialStore,
+  describeUnexpected,
+  errorLine,
+  handleAction,
+  HelperError,
+  NotFoundError,
+} from "../lib/protocol.ts";
 
 function harness(stdin: string, store: Partial<CredentialStore> = {}) {
   let out = "";
@@ -61,4 +68,20 @@ Deno.test("protocol: unexpected errors never show their message or stack", async
   assert.ok(!h.out().includes("secret=abc"));
   assert.equal(h.out().split("\n").length, 2);
   assert.equal(errorLine(new HelperError("one\ntwo")), "one");
+});
+
+Deno.test("protocol: an unexpected error is one line for the user, and its name and first line go to the debug log", async () => {
+  const logged: string[] = [];
+  const h = harness("registry.cn-hangzhou.aliyuncs.com", {
+    get: () => Promise.reject(new TypeError("cannot read x of undefined\n    at secret stack frame")),
+  });
+  const io = { ...h.io, unexpected: (err: unknown) => logged.push(describeUnexpected(err)) };
+  assert.equal(await handleAction("get", h.store, io), 1);
+  assert.equal(h.out(), "unexpected TypeError; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details\n");
+  assert.deepEqual(logged, ["unexpected TypeError: cannot read x of undefined"]);
+  // Ours are not "unexpected": they are the line the user sees.
+  const ours = harness("x", { get: () => Promise.reject(new HelperError("a clear line")) });
+  const none: string[] = [];
+  await handleAction("get", ours.store, { ...ours.io, unexpected: () => void none.push("called") });
+  assert.deepEqual(none, []);
 });

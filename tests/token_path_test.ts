@@ -95,7 +95,7 @@ function fakeBackend(
       };
     },
     createAcrApi: () => api,
-    installProxySupport: () => {},
+    installTransport: () => {},
   };
   return backend;
 }

@@ -13,6 +13,7 @@ import { configPath, envTransport, homeDir, parseApiEndpoint } from "../config.t
 import { localFileReader } from "../files.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
+import { proxyConfigured, proxyForUrl } from "../proxy.ts";
 import { isNotFound } from "../protocol.ts";
 import { normalizeServer } from "../registry.ts";
 import type { CommandIO } from "./io.ts";
@@ -134,6 +135,17 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
         ? `${e.protocol}://${e.host} (the registry's region)`
         : "per region: cr.<region>.aliyuncs.com (HTTPS)",
     );
+    const target = e ? `${e.protocol}://${e.host}/` : "https://cr.cn-hangzhou.aliyuncs.com/";
+    const proxy = proxyForUrl(target, env);
+    line(
+      "ok",
+      "proxy",
+      proxy
+        ? `${redactUserinfo(proxy)} for the API (HTTPS_PROXY / HTTP_PROXY; NO_PROXY does not match)`
+        : proxyConfigured(env)
+        ? "none for the API (NO_PROXY matches, or a local address)"
+        : "none (HTTPS_PROXY / HTTP_PROXY not set)",
+    );
   } catch (err) {
     line("FAIL", "API endpoint", message(err), "correct the variable as the message says");
   }
@@ -192,4 +204,13 @@ function hint(msg: string): string | undefined {
   if (/Forbidden|NoPermission/.test(msg)) return "grant cr:GetAuthorizationToken (README#ram-permissions)";
   if (/did not answer|timed out|no answer/.test(msg)) return "check the network, HTTPS_PROXY / NO_PROXY";
   return undefined;
+}
+
+function redactUserinfo(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "a proxy";
+  }
 }

@@ -6,6 +6,7 @@
  */
 import type { Env } from "../config.ts";
 import type { Helper } from "../helper.ts";
+import type { Logger } from "../log.ts";
 
 /** What a subcommand may touch. */
 export interface CommandIO {
@@ -21,4 +22,6 @@ export interface CommandIO {
   now?: () => number;
   /** Our uid when the process may ask for it (null: unknown). */
   uid?: () => number | null;
+  /** The helper's logger (redacted; off unless DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL is set). */
+  log?: Logger;
 }

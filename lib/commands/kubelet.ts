@@ -17,7 +17,7 @@ import {
   parseKubeletRequest,
   ROLE_ARN_ANNOTATION,
 } from "../kubelet.ts";
-import { HelperError, isNotFound } from "../protocol.ts";
+import { describeUnexpected, HelperError, isNotFound } from "../protocol.ts";
 import { NAME } from "../version.ts";
 import type { CommandIO } from "./io.ts";
 
@@ -46,6 +46,7 @@ export async function kubeletProvider(args: string[], io: CommandIO): Promise<nu
   } catch (err) {
     if (isNotFound(err)) return fail("the image's registry is not an ACR registry this helper knows");
     if (err instanceof KubeletRequestError || err instanceof HelperError) return fail(err.message);
+    io.log?.debug(describeUnexpected(err));
     return fail("unexpected error; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details");
   }
 }

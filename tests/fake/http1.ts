@@ -63,6 +63,13 @@ async function handleConn(conn: Deno.Conn, handler: (req: Request) => Promise<Re
   });
   const reply = await handler(req);
   if (reply === "reset") return; // closing without a response: the client sees a reset / hang-up
+  if (reply.headers.has("x-fake-endless")) {
+    // A body that never ends (no length, sent until the client hangs up): the helper must stop reading it.
+    const out = `HTTP/1.1 ${reply.status} OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"Code":"`;
+    await writeAll(conn, new TextEncoder().encode(out));
+    const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+    for (;;) await writeAll(conn, chunk);
+  }
   const payload = new Uint8Array(await reply.arrayBuffer());
   let out = `HTTP/1.1 ${reply.status} ${reply.statusText || "OK"}\r\n`;
   reply.headers.forEach((v, k) => {

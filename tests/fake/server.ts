@@ -35,7 +35,11 @@ export type Fault =
   | { type: "garbage" }
   | { type: "reset" }
   | { type: "delay"; ms: number }
-  | { type: "isSuccessFalse"; code?: string };
+  | { type: "isSuccessFalse"; code?: string }
+  /** Any status and body, as gateways and the service send them (empty, XML, plain text, JSON without an id). */
+  | { type: "raw"; status: number; body?: string; contentType?: string; headers?: Record<string, string> }
+  /** A 200 whose body never ends. */
+  | { type: "endless" };
 
 /** A role STS lets an OIDC token assume. */
 export interface FakeOidcRole {
@@ -181,6 +185,13 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
         return null;
       case "isSuccessFalse":
         return json(200, { IsSuccess: false, Code: fault.code ?? "SYSTEM_ERROR", RequestId: requestId() });
+      case "raw":
+        return new Response(fault.body ?? "", {
+          status: fault.status,
+          headers: { ...(fault.contentType ? { "content-type": fault.contentType } : {}), ...fault.headers },
+        });
+      case "endless":
+        return new Response(null, { status: 200, headers: { "x-fake-endless": "1" } });
     }
   }
 
