@@ -167,32 +167,58 @@ Deno.test("kubelet: a role annotation without a provider ARN or without a token 
     assert.equal(fake.calls.total, 0);
   }));
 
-Deno.test("docs/kubelet.md: matchImages cover every ACR host form (kubelet glob semantics)", async () => {
+/**
+ * The kubelet's matching rule (pkg/credentialprovider keyring.go `URLsMatch`): the same number of dot-separated
+ * labels, each globbed on its own (`*` never crosses a dot), and the ports equal: a pattern without a port never
+ * matches an image with one.
+ */
+function kubeletMatches(pattern: string, image: string): boolean {
+  const split = (s: string) => {
+    const hostPort = s.split("/")[0];
+    const m = /^(.*?)(?::(\d+))?$/.exec(hostPort)!;
+    return { labels: m[1].split("."), port: m[2] ?? "" };
+  };
+  const [p, t] = [split(pattern), split(image)];
+  if (p.port !== t.port || p.labels.length !== t.labels.length) return false;
+  return p.labels.every((glob, i) =>
+    new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^.]*")}$`).test(t.labels[i])
+  );
+}
+
+Deno.test("kubelet matching rule: ports must be equal, one label per *", () => {
+  assert.ok(kubeletMatches("*.*.aliyuncs.com", "registry.cn-hangzhou.aliyuncs.com/a"));
+  assert.ok(!kubeletMatches("*.*.aliyuncs.com", "registry.cn-hangzhou.aliyuncs.com:443/a"), "a port never matches");
+  assert.ok(!kubeletMatches("*.aliyuncs.com", "registry.cn-hangzhou.aliyuncs.com/a"));
+  assert.ok(kubeletMatches("*.x.io:5000", "a.x.io:5000/b"));
+  assert.ok(!kubeletMatches("*.x.io:5000", "a.x.io:5001/b"));
+});
+
+Deno.test("docs/kubelet.md: the documented config covers every ACR host form (ports included) and current Kubernetes", async () => {
   const doc = await Deno.readTextFile(new URL("../docs/kubelet.md", import.meta.url));
   const patterns = [...doc.matchAll(/^\s+- "([^"]+)"\s*$/gm)].map((m) => m[1]).filter((p) => p.includes("aliyuncs"));
   assert.ok(patterns.length >= 4, patterns.join(","));
-  // The kubelet splits on dots; each pattern part globs one host part; a port in the image is allowed.
-  const matches = (pattern: string, image: string) => {
-    const host = image.split("/")[0].replace(/:\d+$/, "");
-    const [pp, hp] = [pattern.split("."), host.split(".")];
-    return pp.length === hp.length &&
-      pp.every((p, i) =>
-        new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^.]*")}$`).test(hp[i])
-      );
-  };
+  const p2pPort = /distributed\.\*\.cr\.aliyuncs\.com:(\d+)/.exec(patterns.join(" "))?.[1];
+  assert.ok(p2pPort, "P2P hosts carry a port: the doc needs an entry with one");
   for (
     const image of [
       "registry.cn-hangzhou.aliyuncs.com/ns/a",
       "registry-vpc.cn-hangzhou.aliyuncs.com/ns/a",
+      "registry-internal.cn-hangzhou.aliyuncs.com/ns/a",
       "registry-intl.ap-southeast-1.aliyuncs.com/ns/a",
       "registry-intl-vpc.ap-southeast-1.aliyuncs.com/ns/a",
       "crpi-abc123.cn-hangzhou.personal.cr.aliyuncs.com/ns/a",
       "crpi-abc123-vpc.cn-hangzhou.personal.cr.aliyuncs.com/ns/a",
       "prod-registry.cn-hangzhou.cr.aliyuncs.com/ns/a",
       "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com/ns/a",
-      "prod-registry-vpc.distributed.cn-hangzhou.cr.aliyuncs.com:5000/ns/a",
+      `prod-registry-vpc.distributed.cn-hangzhou.cr.aliyuncs.com:${p2pPort}/ns/a`,
+      "registry.cn-shanghai-finance-1.aliyuncs.com/ns/a",
     ]
-  ) assert.ok(patterns.some((p) => matches(p, image)), `no matchImages pattern for ${image}`);
+  ) assert.ok(patterns.some((p) => kubeletMatches(p, image)), `no matchImages pattern for ${image}`);
+  // tokenAttributes: cacheType is required since 1.34, and ServiceAccount keeps each pod's role apart.
+  const tokenAttributes = /tokenAttributes:\n((?:\s+.*\n)+?)```/.exec(doc)?.[1] ?? "";
+  assert.match(tokenAttributes, /^\s+cacheType: ServiceAccount\b/m);
+  // Under systemd there is often no HOME: the provider's env names the cache directory.
+  assert.match(doc, /- name: DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR\n\s+value: "\/[^"]+"/);
 });
 
 async function dockerEnv(extra: Record<string, string> = {}) {
