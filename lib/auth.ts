@@ -86,7 +86,15 @@ export interface AuthOptions {
 
 // Provider settings, one variant per way of building the library provider.
 type Plan =
-  | { type: "oidc"; roleArn: string; providerArn: string; tokenFile: string; sessionName?: string }
+  | {
+    type: "oidc";
+    roleArn: string;
+    providerArn: string;
+    tokenFile: string;
+    sessionName?: string;
+    /** An aliyun CLI profile's own STS endpoint (its `sts_endpoint`, or `sts_region` with `enable_vpc`). */
+    stsEndpoint?: string;
+  }
   | { type: "static"; accessKeyId: string; accessKeySecret: string; securityToken?: string }
   | {
     type: "ram-role-arn";
@@ -95,6 +103,7 @@ type Plan =
     roleArn: string;
     sessionName?: string;
     policy?: string;
+    stsEndpoint?: string;
   }
   | { type: "ecs"; roleName?: string }
   | { type: "cli"; profile: string }
@@ -103,7 +112,7 @@ type Plan =
   /** A pod's service account token exchanged with STS (kubelet per-pod identity); the token is in memory. */
   | { type: "oidc-token"; roleArn: string; providerArn: string; token: string }
   /** `base` assumes `roleArn` (config file `registries.<host>.roleArn`). */
-  | { type: "assume-role"; base: Plan; roleArn: string };
+  | { type: "assume-role"; base: Plan; roleArn: string; sessionName?: string; stsEndpoint?: string };
 
 /** How a selection's provider is built (see lib/providers.ts). */
 export type CredentialPlan = Plan;
@@ -365,8 +374,83 @@ function cliProfileSelection(text: string, file: string, wanted: string | undefi
       description: `aliyun CLI profile "${name}" (${mode}) in ${file}`,
       identity: `cli:${file}#${name}#${mode}#${who}`,
     },
-    plan: { type: "cli", profile: name },
+    plan: cliPlan(conf.profiles!, p, file, 0),
   };
+}
+
+/**
+ * The provider plan for an aliyun CLI profile, built here rather than by the
+ * library's CLI provider for every mode that calls STS, so the helper's STS
+ * endpoint rules (DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT first) reach them.
+ * CloudSSO and OAuth stay with the library.
+ */
+function cliPlan(
+  profiles: Array<Record<string, unknown>>,
+  p: Record<string, unknown>,
+  file: string,
+  depth: number,
+): Plan {
+  const str = (
+    k: string,
+  ) => (typeof p[k] === "string" && (p[k] as string).trim() ? (p[k] as string).trim() : undefined);
+  const need = (k: string) => {
+    const v = str(k);
+    if (!v) throw new CredentialSourceError(`aliyun CLI profile "${p.name}" in ${file}: "${k}" is missing`);
+    return v;
+  };
+  const sts = str("sts_endpoint") ??
+    (str("sts_region") ? `sts${p.enable_vpc === true ? "-vpc" : ""}.${str("sts_region")}.aliyuncs.com` : undefined);
+  switch (String(p.mode)) {
+    case "AK":
+      return { type: "static", accessKeyId: need("access_key_id"), accessKeySecret: need("access_key_secret") };
+    case "StsToken":
+      return {
+        type: "static",
+        accessKeyId: need("access_key_id"),
+        accessKeySecret: need("access_key_secret"),
+        securityToken: need("sts_token"),
+      };
+    case "RamRoleArn":
+      return {
+        type: "ram-role-arn",
+        accessKeyId: need("access_key_id"),
+        accessKeySecret: need("access_key_secret"),
+        roleArn: need("ram_role_arn"),
+        sessionName: str("ram_session_name"),
+        stsEndpoint: sts,
+      };
+    case "EcsRamRole":
+      return { type: "ecs", roleName: str("ram_role_name") };
+    case "OIDC":
+      return {
+        type: "oidc",
+        roleArn: need("ram_role_arn"),
+        providerArn: need("oidc_provider_arn"),
+        tokenFile: need("oidc_token_file"),
+        sessionName: str("ram_session_name"),
+        stsEndpoint: sts,
+      };
+    case "ChainableRamRoleArn": {
+      const source = need("source_profile");
+      const base = profiles.find((x) => x?.name === source);
+      if (!base || depth >= 5) {
+        throw new CredentialSourceError(
+          `aliyun CLI profile "${p.name}" in ${file}: source_profile "${source}" is ${
+            base ? "chained too deep" : "missing"
+          }`,
+        );
+      }
+      return {
+        type: "assume-role",
+        base: cliPlan(profiles, base, file, depth + 1),
+        roleArn: need("ram_role_arn"),
+        sessionName: str("ram_session_name"),
+        stsEndpoint: sts,
+      };
+    }
+    default:
+      return { type: "cli", profile: String(p.name) };
+  }
 }
 
 function cliProfileDisabled(env: Env): boolean {

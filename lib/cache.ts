@@ -30,9 +30,10 @@ export interface Cache {
   eraseHost(host: string): Promise<void>;
   /** Every token entry not yet expired at `now`. */
   listTokens(now: number): Promise<TokenEntry[]>;
-  getInstanceId(key: string, now: number): Promise<string | null>;
-  putInstanceId(key: string, instanceId: string, expiresAt: number): Promise<void>;
-  dropInstanceId(key: string): Promise<void>;
+  /** A small string record (an Enterprise instance id, a region's working endpoint) unexpired at `now`. */
+  getRecord(key: string, now: number): Promise<string | null>;
+  putRecord(key: string, value: string, expiresAt: number): Promise<void>;
+  dropRecord(key: string): Promise<void>;
   /** Whether a proof (a service account token hash STS accepted) is recorded and unexpired at `now`. */
   hasProof(key: string, now: number): Promise<boolean>;
   /** Records a proof until `expiresAt`, dropping expired ones (`now` for that, default the clock). */
@@ -94,13 +95,13 @@ export class NullCache implements Cache {
   listTokens() {
     return Promise.resolve([]);
   }
-  getInstanceId() {
+  getRecord() {
     return Promise.resolve(null);
   }
-  putInstanceId() {
+  putRecord() {
     return Promise.resolve();
   }
-  dropInstanceId() {
+  dropRecord() {
     return Promise.resolve();
   }
   hasProof() {
@@ -332,21 +333,19 @@ class FileCache implements Cache {
     );
   }
 
-  getInstanceId(key: string, now: number): Promise<string | null> {
+  getRecord(key: string, now: number): Promise<string | null> {
     const v = this.readJson("instances", key);
     return Promise.resolve(
-      v && typeof v.instanceId === "string" && typeof v.expiresAt === "number" && v.expiresAt > now
-        ? v.instanceId
-        : null,
+      v && typeof v.value === "string" && typeof v.expiresAt === "number" && v.expiresAt > now ? v.value : null,
     );
   }
 
-  putInstanceId(key: string, instanceId: string, expiresAt: number): Promise<void> {
-    this.writeJson("instances", key, { instanceId, expiresAt });
+  putRecord(key: string, value: string, expiresAt: number): Promise<void> {
+    this.writeJson("instances", key, { value, expiresAt });
     return Promise.resolve();
   }
 
-  dropInstanceId(key: string): Promise<void> {
+  dropRecord(key: string): Promise<void> {
     if (this.usable("instances")) {
       try {
         Deno.removeSync(`${this.dir}/instances/${key}.json`);

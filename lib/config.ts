@@ -26,6 +26,8 @@ export interface RegistryOverride {
   profile?: string;
   /** RAM role this registry's token is fetched as (assumed with the selected credentials). */
   roleArn?: string;
+  /** ACR API endpoint for this registry (`host[:port]` or `http(s)://host[:port]`; `{region}` is replaced). */
+  apiEndpoint?: string;
 }
 
 /** The parsed config file. */
@@ -42,8 +44,8 @@ export interface EnvSettings {
   instanceId?: string;
   /** `DOCKER_CREDENTIAL_ACR_HELPER_REGION`. */
   region?: string;
-  /** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, parsed. */
-  apiEndpoint?: Endpoint;
+  /** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT` as written (`{region}` is filled in per registry: lib/endpoints.ts). */
+  apiEndpointText?: string;
   /** `DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT` (host[:port], always HTTPS). */
   stsEndpoint?: string;
   /** Bound on one whole `get`, ms (`DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT`, seconds). */
@@ -67,7 +69,7 @@ export class ConfigError extends Error {
 
 const ENV_PREFIX = "DOCKER_CREDENTIAL_ACR_HELPER_";
 const DEFAULT_TIMEOUT_MS = 30_000;
-const OVERRIDE_KEYS = new Set(["instanceId", "region", "tokenApi", "profile", "roleArn"]);
+const OVERRIDE_KEYS = new Set(["instanceId", "region", "tokenApi", "profile", "roleArn", "apiEndpoint"]);
 const ROLE_ARN_RE = /^acs:ram::\d+:role\/[A-Za-z0-9._\/-]{1,64}$/;
 const PROFILE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const INSTANCE_ID_RE = /^[a-z0-9][a-z0-9-]{2,63}$/i;
@@ -127,10 +129,20 @@ export function parseConfig(text: string, path: string): HelperConfig {
     if (!isObject(entry)) return fail(`registries["${key}"] must be an object`);
     for (const k of Object.keys(entry)) {
       if (!OVERRIDE_KEYS.has(k)) {
-        fail(`registries["${key}"]: unknown key "${k}" (expected instanceId, region, tokenApi, profile, roleArn)`);
+        fail(
+          `registries["${key}"]: unknown key "${k}" (expected instanceId, region, tokenApi, profile, roleArn, apiEndpoint)`,
+        );
       }
     }
-    const { instanceId, region, tokenApi, profile, roleArn } = entry;
+    const { instanceId, region, tokenApi, profile, roleArn, apiEndpoint } = entry;
+    if (apiEndpoint !== undefined) {
+      if (typeof apiEndpoint !== "string") fail(`registries["${key}"].apiEndpoint must be a string`);
+      try {
+        parseEndpoint((apiEndpoint as string).replaceAll("{region}", "cn-hangzhou"), "x");
+      } catch {
+        fail(`registries["${key}"].apiEndpoint must be an endpoint such as "cr-vpc.{region}.aliyuncs.com"`);
+      }
+    }
     if (profile !== undefined && (typeof profile !== "string" || !PROFILE_RE.test(profile))) {
       fail(`registries["${key}"].profile must be a profile name such as "prod"`);
     }
@@ -152,6 +164,7 @@ export function parseConfig(text: string, path: string): HelperConfig {
       tokenApi: tokenApi as TokenApi | undefined,
       profile: profile as string | undefined,
       roleArn: roleArn as string | undefined,
+      apiEndpoint: apiEndpoint as string | undefined,
     });
   }
   return { path, registries };
@@ -192,12 +205,12 @@ export async function loadConfig({ env, readTextFile }: LoadConfigOptions): Prom
  *
  * @example
  * ```ts
- * envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: "http://127.0.0.1:8080" }).apiEndpoint
- * // { protocol: "http", host: "127.0.0.1:8080" }
+ * envSettings({ DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT: "10" }).timeoutMs
+ * // 10000
  * ```
  */
 export function envSettings(env: Env): EnvSettings {
-  return { ...envTarget(env), ...envTransport(env) };
+  return { ...envTarget(env), ...envTransport(env), apiEndpointText: envApiEndpointText(env) };
 }
 
 function envGetter(env: Env) {
@@ -223,9 +236,8 @@ export function envTarget(env: Env): Pick<EnvSettings, "instanceId" | "region"> 
 }
 
 /** The env vars that shape API calls: endpoints and the time bound (needed on a cache miss only). */
-export function envTransport(env: Env): Pick<EnvSettings, "apiEndpoint" | "stsEndpoint" | "timeoutMs"> {
+export function envTransport(env: Env): Pick<EnvSettings, "stsEndpoint" | "timeoutMs"> {
   const get = envGetter(env);
-  const apiEndpoint = envApiEndpoint(env);
   const stsText = get("STS_ENDPOINT");
   let stsEndpoint: string | undefined;
   if (stsText !== undefined) {
@@ -242,23 +254,12 @@ export function envTransport(env: Env): Pick<EnvSettings, "apiEndpoint" | "stsEn
     }
     timeoutMs = Math.round(seconds * 1000);
   }
-  return { apiEndpoint, stsEndpoint, timeoutMs };
-}
-
-/** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`, parsed. */
-export function envApiEndpoint(env: Env): Endpoint | undefined {
-  const text = envApiEndpointText(env);
-  return text === undefined ? undefined : parseApiEndpoint(text);
+  return { stsEndpoint, timeoutMs };
 }
 
 /** `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT` as written (trimmed): a hit keys on it without parsing it. */
 export function envApiEndpointText(env: Env): string | undefined {
   return envGetter(env)("API_ENDPOINT");
-}
-
-/** Parses the value of `DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT`. */
-export function parseApiEndpoint(text: string): Endpoint {
-  return parseEndpoint(text, `${ENV_PREFIX}API_ENDPOINT`);
 }
 
 /** Parses `host[:port]` (HTTPS) or `http(s)://host[:port]`. */

@@ -32,6 +32,7 @@ import { normalizeServer } from "./registry.ts";
 import { type PlanSettings, planToken, type Target, tokenKey, type TokenPlan } from "./target.ts";
 import { readThrough } from "./token_cache.ts";
 import { fetchToken } from "./token_route.ts";
+import { type ConnectProbe, resolveApiEndpoint, stsRoute, vpcEndpointEnabled } from "./endpoints.ts";
 import { proofExpiry, proofKey } from "./pod_proof.ts";
 import { NAME } from "./version.ts";
 import { isTransient } from "./errors.ts";
@@ -42,7 +43,7 @@ export type { PlanSettings, Target, TokenPlan } from "./target.ts";
 export interface Backend {
   buildCredential(
     selection: Selection,
-    opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number },
+    opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number; stsForced?: boolean },
   ): ClientCredential;
   createAcrApi(opts: AcrApiOptions): AcrApi;
   installTransport(env: Env): void;
@@ -66,6 +67,8 @@ export interface HelperOptions {
   log?: Logger;
   /** Bound on waiting for another process's lock (default: token_cache's LOCK_WAIT_MS). */
   lockWaitMs?: number;
+  /** Probes whether a VPC API endpoint connects (default: a TCP connect, lib/endpoints.ts). */
+  probe?: ConnectProbe;
 }
 
 /** Credentials for a registry with the token's expiry (what `get` prints, plus when it stops working). */
@@ -137,6 +140,7 @@ export function createHelper(opts: HelperOptions): Helper {
           config: await loadConfig({ env, readTextFile }),
           envs: envTarget(env),
           apiEndpointText: envApiEndpointText(env),
+          vpcEnabled: vpcEndpointEnabled(env),
         };
       } catch (err) {
         throw userFacing(err);
@@ -190,6 +194,7 @@ export function createHelper(opts: HelperOptions): Helper {
       p = planToken(server, await settings());
     } else p = server;
     if (p === null) throw new NotFoundError();
+    const plan = p;
     const started = now();
     const selection = tokenOpts.selection ?? await select(p, (await settings()).config);
     const { identity } = selection.source;
@@ -203,7 +208,12 @@ export function createHelper(opts: HelperOptions): Helper {
       const backend = await loadBackend();
       backend.installTransport(env);
       const timeoutMs = Math.max(1, deadline() - now());
-      const raw = backend.buildCredential(selection, { stsEndpoint: net?.stsEndpoint, timeoutMs });
+      const sts = stsRoute(env, plan.target.registry.region);
+      const raw = backend.buildCredential(selection, {
+        stsEndpoint: sts.host,
+        stsForced: sts.why === "DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT",
+        timeoutMs,
+      });
       return (built = { backend, credential: guardCredential({ source: selection.source, credential: raw }) });
     };
     if (selection.plan.type === "oidc-token") await prove(selection.plan, store, credential);
@@ -223,7 +233,7 @@ export function createHelper(opts: HelperOptions): Helper {
           const { backend, credential: cred } = await credential();
           const api = backend.createAcrApi({
             credential: cred,
-            endpoint: p.endpoint(),
+            endpoint: await resolveApiEndpoint(plan.route, { cache: store, now, log: log.info, probe: opts.probe }),
             deadline: deadline(),
             now,
             onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),

@@ -25,7 +25,7 @@ const sessionName = () => `docker-credential-acr-helper-${Date.now()}`;
 /** Builds the credential for a selection (loads `@alicloud/credentials`). */
 export function buildCredential(
   selection: Selection,
-  opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number },
+  opts: BuildOptions,
 ): ClientCredential {
   const { plan } = selection;
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -78,8 +78,21 @@ function library(): Lib {
   return (credentialsNs as Lib).default ?? credentialsNs;
 }
 
+/** Options for {@link buildCredential}. */
+export interface BuildOptions extends Pick<AuthOptions, "stsEndpoint"> {
+  /** Bound on the credential exchange, ms. */
+  timeoutMs?: number;
+  /** The STS endpoint was named by DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: it beats a CLI profile's own. */
+  stsForced?: boolean;
+}
+
+/** The STS endpoint for one plan: ours when forced, else the CLI profile's own, else ours. */
+function stsFor(plan: { stsEndpoint?: string }, opts: BuildOptions): string | undefined {
+  return opts.stsForced ? opts.stsEndpoint : plan.stsEndpoint ?? opts.stsEndpoint;
+}
+
 // deno-lint-ignore no-explicit-any -- a library provider (its interface is not exported).
-function buildProvider(lib: Lib, plan: CredentialPlan, opts: Pick<AuthOptions, "stsEndpoint">): any {
+function buildProvider(lib: Lib, plan: CredentialPlan, opts: BuildOptions): any {
   switch (plan.type) {
     case "oidc": {
       const b = lib.OIDCRoleArnCredentialsProvider.builder()
@@ -87,7 +100,8 @@ function buildProvider(lib: Lib, plan: CredentialPlan, opts: Pick<AuthOptions, "
         .withOIDCProviderArn(plan.providerArn)
         .withOIDCTokenFilePath(plan.tokenFile)
         .withRoleSessionName(plan.sessionName ?? sessionName());
-      if (opts.stsEndpoint) b.withStsEndpoint(opts.stsEndpoint);
+      const sts = stsFor(plan, opts);
+      if (sts) b.withStsEndpoint(sts);
       return b.build();
     }
     case "static":
@@ -103,15 +117,17 @@ function buildProvider(lib: Lib, plan: CredentialPlan, opts: Pick<AuthOptions, "
         .withRoleArn(plan.roleArn)
         .withRoleSessionName(plan.sessionName ?? sessionName());
       if (plan.policy) b.withPolicy(plan.policy);
-      if (opts.stsEndpoint) b.withStsEndpoint(opts.stsEndpoint);
+      const sts = stsFor(plan, opts);
+      if (sts) b.withStsEndpoint(sts);
       return b.build();
     }
     case "assume-role": {
       const b = lib.RAMRoleARNCredentialsProvider.builder()
         .withCredentialsProvider(buildProvider(lib, plan.base, opts))
         .withRoleArn(plan.roleArn)
-        .withRoleSessionName(sessionName());
-      if (opts.stsEndpoint) b.withStsEndpoint(opts.stsEndpoint);
+        .withRoleSessionName(plan.sessionName ?? sessionName());
+      const sts = stsFor(plan, opts);
+      if (sts) b.withStsEndpoint(sts);
       return b.build();
     }
     case "ecs": {

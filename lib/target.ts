@@ -8,14 +8,8 @@
  * @module
  */
 import { cacheKey } from "./cache.ts";
-import {
-  type Endpoint,
-  type EnvSettings,
-  type HelperConfig,
-  parseApiEndpoint,
-  type RegistryOverride,
-  type TokenApi,
-} from "./config.ts";
+import type { EnvSettings, HelperConfig, RegistryOverride, TokenApi } from "./config.ts";
+import { type ApiRoute, apiRoute, routeKeyText } from "./endpoints.ts";
 import { HelperError } from "./protocol.ts";
 import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
 
@@ -36,6 +30,8 @@ export interface PlanSettings {
    * and only a miss (or doctor) pays for parsing it.
    */
   apiEndpointText?: string;
+  /** `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true`. */
+  vpcEnabled?: boolean;
 }
 
 /** One `get`'s whole question, answered without any I/O. */
@@ -47,10 +43,10 @@ export interface TokenPlan {
   target: Target;
   /** The config file's entry for the host, if any (profile, roleArn). */
   override?: RegistryOverride;
-  /** The endpoint as the cache key sees it: the variable's text, or the region's public endpoint. */
+  /** How the ACR API endpoint is chosen (lib/endpoints.ts): fixed, or the VPC endpoint first. */
+  route: ApiRoute;
+  /** The route as the cache key sees it. */
   endpointText: string;
-  /** Where the ACR API is called (parses the variable; throws ConfigError when it is malformed). */
-  endpoint(): Endpoint;
 }
 
 /**
@@ -60,7 +56,7 @@ export interface TokenPlan {
  * @example
  * ```ts
  * const plan = planToken("registry.cn-hangzhou.aliyuncs.com", { config, envs: {} });
- * plan?.endpoint() // { protocol: "https", host: "cr.cn-hangzhou.aliyuncs.com" }
+ * plan?.route // { kind: "fixed", text: "cr.cn-hangzhou.aliyuncs.com", why: "the registry's region" }
  * ```
  */
 export function planToken(server: string, settings: PlanSettings): TokenPlan | null {
@@ -68,16 +64,17 @@ export function planToken(server: string, settings: PlanSettings): TokenPlan | n
   if (host === null) return null;
   const target = resolveTarget(host, settings.config, settings.envs);
   if (target === null) return null;
-  const text = settings.apiEndpointText;
-  const regional = `cr.${target.registry.region}.aliyuncs.com`;
-  return {
-    server: server.trim(),
-    host,
-    target,
-    override: settings.config.registries.get(host),
-    endpointText: text ?? `https://${regional}`,
-    endpoint: () => text === undefined ? { protocol: "https", host: regional } : parseApiEndpoint(text),
-  };
+  const override = settings.config.registries.get(host);
+  const route = apiRoute({
+    registry: target.registry,
+    override: override?.apiEndpoint
+      ? { text: override.apiEndpoint, from: `config file: registries["${host}"].apiEndpoint` }
+      : settings.apiEndpointText
+      ? { text: settings.apiEndpointText, from: "DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT" }
+      : undefined,
+    vpcEnabled: settings.vpcEnabled ?? false,
+  });
+  return { server: server.trim(), host, target, override, route, endpointText: routeKeyText(route) };
 }
 
 /**

@@ -72,10 +72,10 @@ export async function fetchToken(api: AcrApi, plan: TokenPlan, ctx: RouteContext
               "check the host name, or set instanceId for it in the config file",
           );
         }
-        await ctx.cache.putInstanceId(idKey, id, ctx.now() + INSTANCE_ID_TTL_MS);
+        await ctx.cache.putRecord(idKey, id, ctx.now() + INSTANCE_ID_TTL_MS);
         return id;
       };
-      const cached = await ctx.cache.getInstanceId(idKey, ctx.now());
+      const cached = await ctx.cache.getRecord(idKey, ctx.now());
       if (cached === null) return await api.instanceToken(region, await lookUp());
       try {
         return await api.instanceToken(region, cached);
@@ -83,7 +83,7 @@ export async function fetchToken(api: AcrApi, plan: TokenPlan, ctx: RouteContext
         if (!isInstanceNotFound(err)) throw err;
         // The instance was recreated under the same name: resolve the name once more.
         ctx.log.info(`cached instance ${cached} is gone; looking "${name}" up again`);
-        await ctx.cache.dropInstanceId(idKey);
+        await ctx.cache.dropRecord(idKey);
         return await api.instanceToken(region, await lookUp());
       }
     }

@@ -151,3 +151,39 @@ Deno.test("chain: a broken credentials file says which file and what is wrong", 
     /credentials file \/h\/\.alibabacloud\/credentials \[default\]: "access_key_secret" is missing/,
   );
 });
+
+Deno.test("chain: aliyun CLI profiles that call STS become plans the helper builds (its STS rules apply)", async () => {
+  const conf = JSON.stringify({
+    current: "chain",
+    profiles: [
+      { name: "base", mode: "AK", access_key_id: "LTAIbase", access_key_secret: "s" },
+      {
+        name: "role",
+        mode: "RamRoleArn",
+        access_key_id: "LTAIrole",
+        access_key_secret: "s",
+        ram_role_arn: "acs:ram::1:role/r",
+        sts_region: "cn-beijing",
+        enable_vpc: true,
+      },
+      { name: "chain", mode: "ChainableRamRoleArn", source_profile: "base", ram_role_arn: "acs:ram::1:role/c" },
+      { name: "sso", mode: "CloudSSO", cloud_sso_account_id: "1" },
+    ],
+  });
+  const select = (profile?: string) =>
+    selectCredentialSource({
+      env: { HOME: "/h", ...(profile ? { ALIBABA_CLOUD_PROFILE: profile } : {}) },
+      readTextFile: files({ "/h/.aliyun/config.json": conf }),
+    });
+  assert.deepEqual((await select()).plan, {
+    type: "assume-role",
+    base: { type: "static", accessKeyId: "LTAIbase", accessKeySecret: "s" },
+    roleArn: "acs:ram::1:role/c",
+    sessionName: undefined,
+    stsEndpoint: undefined,
+  });
+  const role = (await select("role")).plan;
+  assert.equal(role.type, "ram-role-arn");
+  assert.equal((role as { stsEndpoint?: string }).stsEndpoint, "sts-vpc.cn-beijing.aliyuncs.com");
+  assert.deepEqual((await select("sso")).plan, { type: "cli", profile: "sso" });
+});

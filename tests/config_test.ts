@@ -19,6 +19,7 @@ Deno.test("config: custom domains are keyed by normalised host", () => {
     "c.json",
   );
   assert.deepEqual(c.registries.get("images.example.com"), {
+    apiEndpoint: undefined,
     instanceId: "cri-abc123",
     region: "cn-hangzhou",
     tokenApi: undefined,

@@ -429,3 +429,40 @@ Deno.test({
     assert.match(text, /\| docker-credential-acr-helper get/);
   },
 });
+
+Deno.test("get: an aliyun CLI RamRoleArn profile assumes its role at DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT, over the profile's own", async () => {
+  const tls = await makeTestTls();
+  const role = "acs:ram::1234:role/cli-role";
+  const issue = { accessKeyId: "STS.clirole", accessKeySecret: "CANARY-cli-role", securityToken: "CANARY-cli-tok" };
+  const local = startFakeAcr({ keys: [KEY], roles: { [role]: issue }, tls: { cert: tls.cert, key: tls.key } });
+  try {
+    const home = await tempHome();
+    await Deno.mkdir(`${home}/.aliyun`);
+    await Deno.writeTextFile(
+      `${home}/.aliyun/config.json`,
+      JSON.stringify({
+        current: "ops",
+        profiles: [{
+          name: "ops",
+          mode: "RamRoleArn",
+          access_key_id: KEY.accessKeyId,
+          access_key_secret: KEY.accessKeySecret,
+          ram_role_arn: role,
+          ram_session_name: "ops-session",
+          sts_endpoint: "sts.never-used.invalid",
+        }],
+      }),
+    );
+    const r = await runChecked(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+      HOME: home,
+      DENO_CERT: tls.caFile,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: local.url,
+      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: local.stsHost!,
+    }, local.issued);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(local.calls.assumeRole, 1);
+    assert.deepEqual(local.signers, ["STS.clirole"]);
+  } finally {
+    await local.close();
+  }
+});

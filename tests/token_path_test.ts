@@ -17,6 +17,7 @@ import { jwtExpiry, proofExpiry } from "../lib/pod_proof.ts";
 import { HelperError } from "../lib/protocol.ts";
 import { planToken, tokenKey } from "../lib/target.ts";
 import { readThrough } from "../lib/token_cache.ts";
+import { stsRoute } from "../lib/endpoints.ts";
 import { tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
@@ -461,4 +462,90 @@ Deno.test("helper: a malformed API endpoint variable is one line on a miss (it i
   const err = await helper.get(PERSONAL).catch((e) => e);
   assert.ok(err instanceof HelperError, String(err));
   assert.match(err.message, /^DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT="ht tp:\/\/x" is not an endpoint/);
+});
+
+// VPC endpoints (issue 13, point 1)
+
+Deno.test("endpoints: a VPC host tries cr-vpc first, falls back only when it does not connect, and remembers per region", async () => {
+  const home = await tempHome();
+  const { api } = fakeApi();
+  const endpoints: string[] = [];
+  const probes: string[] = [];
+  let vpcConnects = false;
+  const backend = { ...fakeBackend(api) };
+  backend.createAcrApi = (o) => (endpoints.push(`${o.endpoint!.protocol}://${o.endpoint!.host}`), api);
+  const helper = (env: Record<string, string> = {}) =>
+    createHelper({
+      env: { ...ENV, HOME: home, ...env },
+      readTextFile: () => Promise.resolve(null),
+      loadBackend: () => Promise.resolve(backend),
+      probe: (host) => (probes.push(host), Promise.resolve(vpcConnects ? null : "ENOTFOUND")),
+    });
+  await helper().get("registry-vpc.cn-shanghai.aliyuncs.com");
+  assert.deepEqual(probes, ["cr-vpc.cn-shanghai.aliyuncs.com"]);
+  assert.deepEqual(endpoints, ["https://cr.cn-shanghai.aliyuncs.com"], "no VPC endpoint: the public one");
+  // Another VPC host of the region: the remembered answer, no second probe.
+  await helper().get("team-registry-vpc.cn-shanghai.cr.aliyuncs.com").catch(() => {});
+  assert.equal(probes.length, 1);
+  // A region whose VPC endpoint connects uses it.
+  vpcConnects = true;
+  await helper().get("registry-internal.cn-beijing.aliyuncs.com");
+  assert.equal(endpoints.at(-1), "https://cr-vpc.cn-beijing.aliyuncs.com");
+  // A public host never probes; a region without cr-vpc never probes either.
+  await helper().get("registry.cn-qingdao.aliyuncs.com");
+  await helper().get("registry-vpc.cn-heyuan.aliyuncs.com");
+  assert.deepEqual(endpoints.slice(-2), ["https://cr.cn-qingdao.aliyuncs.com", "https://cr.cn-heyuan.aliyuncs.com"]);
+  assert.equal(probes.length, 2);
+  // ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED sends every call to cr-vpc; the {region} placeholder fills in the region.
+  await helper({ ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: "true" }).get("registry.cn-wuhan-lr.aliyuncs.com");
+  await helper({ DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: "cr-vpc.{region}.example.internal" }).get(
+    "registry.cn-chengdu.aliyuncs.com",
+  );
+  assert.deepEqual(endpoints.slice(-2), [
+    "https://cr-vpc.cn-wuhan-lr.aliyuncs.com",
+    "https://cr-vpc.cn-chengdu.example.internal",
+  ]);
+  assert.equal(probes.length, 2);
+});
+
+Deno.test("endpoints: STS follows the SDK's rules; DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT overrides them all", () => {
+  assert.deepEqual(stsRoute({}, "cn-hangzhou"), { host: "sts.aliyuncs.com", why: "default" });
+  assert.equal(stsRoute({ ALIBABA_CLOUD_STS_REGION: "cn-beijing" }).host, "sts.cn-beijing.aliyuncs.com");
+  assert.equal(
+    stsRoute({ ALIBABA_CLOUD_STS_REGION: "cn-beijing", ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: "TRUE" }).host,
+    "sts-vpc.cn-beijing.aliyuncs.com",
+  );
+  assert.equal(
+    stsRoute({ ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: "true" }, "cn-shanghai").host,
+    "sts-vpc.cn-shanghai.aliyuncs.com",
+  );
+  assert.equal(
+    stsRoute({ ALIBABA_CLOUD_STS_ENDPOINT: "sts.x.example", ALIBABA_CLOUD_STS_REGION: "cn-beijing" }).host,
+    "sts.x.example",
+  );
+  assert.equal(
+    stsRoute({
+      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: "127.0.0.1:8443",
+      ALIBABA_CLOUD_STS_ENDPOINT: "sts.x.example",
+    }).host,
+    "127.0.0.1:8443",
+  );
+});
+
+Deno.test("endpoints: a config entry's apiEndpoint (with {region}) wins over the variable, and is validated", () => {
+  const host = "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com";
+  const config = parseConfig(
+    JSON.stringify({ registries: { [host]: { apiEndpoint: "cr-vpc.{region}.aliyuncs.com" } } }),
+    "c.json",
+  );
+  const plan = planToken(host, { config, envs: {}, apiEndpointText: "http://127.0.0.1:1" })!;
+  assert.deepEqual(plan.route, {
+    kind: "fixed",
+    text: "cr-vpc.cn-hangzhou.aliyuncs.com",
+    why: `config file: registries["${host}"].apiEndpoint`,
+  });
+  assert.throws(
+    () => parseConfig(JSON.stringify({ registries: { [host]: { apiEndpoint: "not a host!" } } }), "c.json"),
+    /apiEndpoint must be an endpoint such as "cr-vpc\.\{region\}\.aliyuncs\.com"/,
+  );
 });

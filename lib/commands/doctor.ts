@@ -9,7 +9,8 @@
  */
 import { selectCredentialSource } from "../auth.ts";
 import { cacheDir, cacheDirStatus } from "../cache.ts";
-import { configPath, envTransport, homeDir, parseApiEndpoint } from "../config.ts";
+import { configPath, envTransport, homeDir } from "../config.ts";
+import { endpointOf, stsRoute, tcpProbe } from "../endpoints.ts";
 import { localFileReader } from "../files.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
@@ -121,22 +122,37 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
       : "off (DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug and _LOG_FILE=PATH turn them on)",
   );
 
-  // Endpoint
+  // Endpoints: where each call would go, and why
+  let apiUrl = "https://cr.cn-hangzhou.aliyuncs.com/";
   try {
     envTransport(env);
-    const text = settings?.apiEndpointText;
-    const e = text !== undefined ? parseApiEndpoint(text) : plan?.endpoint();
-    line(
-      "ok",
-      "API endpoint",
-      text !== undefined && e
-        ? `${e.protocol}://${e.host} (DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT)`
-        : e
-        ? `${e.protocol}://${e.host} (the registry's region)`
-        : "per region: cr.<region>.aliyuncs.com (HTTPS)",
-    );
-    const target = e ? `${e.protocol}://${e.host}/` : "https://cr.cn-hangzhou.aliyuncs.com/";
-    const proxy = proxyForUrl(target, env);
+    if (plan === null) {
+      line(
+        "ok",
+        "API endpoint",
+        settings?.apiEndpointText
+          ? `${settings.apiEndpointText} (DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT)`
+          : "per registry: cr.<region>.aliyuncs.com, or cr-vpc.<region>.aliyuncs.com for VPC hosts (give HOST to see)",
+      );
+    } else if (plan.route.kind === "fixed") {
+      const e = endpointOf(plan.route.text, "API endpoint");
+      apiUrl = `${e.protocol}://${e.host}/`;
+      line("ok", "API endpoint", `${e.protocol}://${e.host} (${plan.route.why})`);
+    } else {
+      const why = await tcpProbe(plan.route.vpc, 443, 1_000);
+      const used = why === null ? plan.route.vpc : plan.route.public;
+      apiUrl = `https://${used}/`;
+      line(
+        "ok",
+        "API endpoint",
+        `https://${used} (${plan.route.why}; ${
+          why === null ? `${plan.route.vpc} connects` : `${plan.route.vpc} does not: ${why}`
+        })`,
+      );
+    }
+    const sts = stsRoute(env, plan?.target.registry.region);
+    line("ok", "STS endpoint", `https://${sts.host} (${sts.why}; used by RRSA, roles and per-pod identities)`);
+    const proxy = proxyForUrl(apiUrl, env);
     line(
       "ok",
       "proxy",
@@ -147,7 +163,7 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
         : "none (HTTPS_PROXY / HTTP_PROXY not set)",
     );
   } catch (err) {
-    line("FAIL", "API endpoint", message(err), "correct the variable as the message says");
+    line("FAIL", "API endpoint", message(err), "correct the variable or config entry as the message says");
   }
 
   if (plan !== null && credentialsOk) {

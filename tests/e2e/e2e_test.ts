@@ -15,6 +15,7 @@ import {
   IMAGE_TAG,
   OTHER,
   PERSONAL,
+  POD_ROLE,
   type Ran,
   REGISTRY_PASSWORD,
   REGISTRY_USER,
@@ -212,4 +213,74 @@ Deno.test("e2e: timings", async () => {
   await Deno.mkdir(`${root}dist`, { recursive: true });
   await Deno.writeTextFile(`${root}dist/e2e-timings.json`, JSON.stringify(timings, null, 2) + "\n");
   assert.equal(timings.length, CLIENTS.length * HOSTS.length);
+});
+
+/** The helper as a node inside a VPC runs it: no endpoint override, the real names (tests/e2e/stack.ts API_NAMES). */
+async function vpcNodeEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const home = await Deno.makeTempDir({ dir: stack.work, prefix: "vpc-node-" });
+  const env: Record<string, string> = { ...stack.env, HOME: home, DENO_CERT: stack.apiCa, ...extra };
+  delete env.DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT;
+  env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE = `${home}/helper.log`;
+  return env;
+}
+
+Deno.test("e2e: VPC hosts call cr-vpc first, fall back only when it does not resolve or connect, and remember it", async () => {
+  const env = await vpcNodeEnv();
+  const get = (host: string) => sh(["docker-credential-acr-helper", "get"], env, host);
+  stack.apiFake.reset();
+  for (
+    const host of [
+      "registry-vpc.cn-hangzhou.aliyuncs.com", // cr-vpc connects
+      "registry-vpc.cn-beijing.aliyuncs.com", // cr-vpc does not resolve
+      "registry-vpc.cn-shanghai.aliyuncs.com", // cr-vpc resolves, nothing listens
+      "registry.cn-hangzhou.aliyuncs.com", // a public host: the public endpoint, no probe
+    ]
+  ) {
+    const r = await get(host);
+    assert.equal(r.code, 0, `${host}: ${r.out}`);
+    assert.equal(JSON.parse(r.out).Secret, REGISTRY_PASSWORD);
+  }
+  assert.deepEqual(stack.apiFake.hosts, [
+    "cr-vpc.cn-hangzhou.aliyuncs.com",
+    "cr.cn-beijing.aliyuncs.com",
+    "cr.cn-shanghai.aliyuncs.com",
+    "cr.cn-hangzhou.aliyuncs.com",
+  ]);
+  // The region's answer is remembered: a new token for cn-beijing costs no second failed lookup.
+  assert.equal(
+    (await sh(["docker-credential-acr-helper", "erase"], env, "registry-vpc.cn-beijing.aliyuncs.com")).code,
+    0,
+  );
+  assert.equal((await get("registry-vpc.cn-beijing.aliyuncs.com")).code, 0);
+  assert.equal(stack.apiFake.hosts.at(-1), "cr.cn-beijing.aliyuncs.com");
+  const log = await Deno.readTextFile(env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE);
+  assert.equal(log.match(/cr-vpc\.cn-beijing\.aliyuncs\.com does not resolve or connect/g)?.length, 1, log);
+  assert.match(log, /cr-vpc\.cn-shanghai\.aliyuncs\.com does not resolve or connect/);
+  assert.match(log, /cr-vpc\.cn-hangzhou\.aliyuncs\.com connects: using the VPC endpoint for cn-hangzhou/);
+});
+
+Deno.test("e2e: ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED sends ACR calls to cr-vpc and STS calls to sts-vpc", async () => {
+  const request = JSON.stringify({
+    apiVersion: "credentialprovider.kubelet.k8s.io/v1",
+    kind: "CredentialProviderRequest",
+    image: `${PERSONAL}/team/app:1`,
+    serviceAccountToken: POD_ROLE.token,
+    serviceAccountAnnotations: { "docker-credential-acr-helper/role-arn": POD_ROLE.roleArn },
+  });
+  const run = async (extra: Record<string, string>) => {
+    const env = await vpcNodeEnv({ ALIBABA_CLOUD_OIDC_PROVIDER_ARN: POD_ROLE.providerArn, ...extra });
+    stack.apiFake.reset();
+    const r = await sh(["docker-credential-acr-helper", "kubelet-credential-provider"], env, request);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(
+      JSON.parse(r.out.split("\n").find((l) => l.startsWith("{"))!).auth[PERSONAL].password,
+      REGISTRY_PASSWORD,
+    );
+    return [...stack.apiFake.hosts];
+  };
+  assert.deepEqual(await run({}), ["sts.aliyuncs.com", "cr.cn-hangzhou.aliyuncs.com"]);
+  assert.deepEqual(await run({ ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: "true" }), [
+    "sts-vpc.cn-hangzhou.aliyuncs.com",
+    "cr-vpc.cn-hangzhou.aliyuncs.com",
+  ]);
 });

@@ -16,6 +16,29 @@ export const ENTERPRISE = "acme-registry.cn-hangzhou.cr.aliyuncs.com";
 export const HOSTS = [PERSONAL, ENTERPRISE];
 /** A registry that is not ACR (the same registry under another name): `docker login` there must not be lost. */
 export const OTHER = "registry.example.test";
+/**
+ * The real API and STS names, as a node inside a VPC resolves them: 127.0.0.2 is a TLS fake of ACR and STS on
+ * port 443. cn-hangzhou's VPC endpoint works; cn-beijing's does not resolve; cn-shanghai's resolves to an address
+ * where nothing listens (does not connect). The public endpoints of all three work.
+ */
+export const API_ADDR = "127.0.0.2";
+export const API_NAMES = [
+  "cr-vpc.cn-hangzhou.aliyuncs.com",
+  "cr.cn-hangzhou.aliyuncs.com",
+  "cr.cn-beijing.aliyuncs.com",
+  "cr.cn-shanghai.aliyuncs.com",
+  "sts.aliyuncs.com",
+  "sts-vpc.cn-hangzhou.aliyuncs.com",
+];
+/** A pod's RAM role the API fake's STS accepts a service account token for. */
+export const POD_ROLE = {
+  roleArn: "acs:ram::1234567890:role/e2e-pod",
+  providerArn: "acs:ram::1234567890:oidc-provider/e2e",
+  token: "e2e-pod-service-account-token",
+  issue: { accessKeyId: "STS.e2epod", accessKeySecret: "CANARY-e2e-pod-secret", securityToken: "CANARY-e2e-pod" },
+};
+const DEAD_ADDR = "127.0.0.3";
+const DEAD_NAMES = ["cr-vpc.cn-shanghai.aliyuncs.com"];
 export const IMAGE_REPO = "e2e/hello";
 export const IMAGE_TAG = "1";
 export const CHART_REPO = "e2e/charts";
@@ -79,7 +102,8 @@ async function enterPrivateNetwork(work: string) {
   await must(["ip", "link", "set", "lo", "up"]);
   await Deno.writeTextFile(
     `${work}/hosts`,
-    `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${[...HOSTS, OTHER].join(" ")}\n`,
+    `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${[...HOSTS, OTHER].join(" ")}\n` +
+      `${API_ADDR} ${API_NAMES.join(" ")}\n${DEAD_ADDR} ${DEAD_NAMES.join(" ")}\n`,
   );
   await Deno.writeTextFile(`${work}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
   await must(["mount", "--bind", `${work}/hosts`, "/etc/hosts"]);
@@ -262,6 +286,10 @@ export interface Stack {
   helperLog: string;
   /** Starts a second fake that issues a password the registry rejects; returns its endpoint. */
   wrongPasswordFake(): ReturnType<typeof startFakeAcr>;
+  /** The TLS fake of the real endpoint names on 127.0.0.2:443 ({@link API_NAMES}). */
+  apiFake: ReturnType<typeof startFakeAcr>;
+  /** The CA the API fake's certificate is signed with (for DENO_CERT). */
+  apiCa: string;
 }
 
 /** Sets up the namespace, registry, fake, dockerd, the helper on PATH, and seeds the registry. */
@@ -315,6 +343,17 @@ export async function startStack(): Promise<Stack> {
   };
   await Deno.mkdir(env.TMPDIR);
   for (const host of HOSTS) await Deno.mkdir(`${work}/charts/${host}`, { recursive: true });
+  // The real endpoint names, served over TLS on 127.0.0.2:443 (VPC endpoint and metadata tests).
+  const apiTls = await makeTestTls(API_NAMES);
+  const apiFake = startFakeAcr({
+    keys: [KEY],
+    instances: [INSTANCE],
+    tokenUsername: REGISTRY_USER,
+    tokenPassword: REGISTRY_PASSWORD,
+    tls: { cert: apiTls.cert, key: apiTls.key },
+    tlsListen: { hostname: API_ADDR, port: 443 },
+    oidc: POD_ROLE,
+  });
   await startRegistry(work, tls);
   await startDockerd(work, env);
   await seed(work, env);
@@ -323,6 +362,8 @@ export async function startStack(): Promise<Stack> {
     env,
     fake,
     helperLog,
+    apiFake,
+    apiCa: apiTls.caFile,
     wrongPasswordFake: () =>
       startFakeAcr({
         keys: [KEY],

@@ -63,6 +63,8 @@ export interface FakeOptions {
   roles?: Record<string, FakeKey>;
   /** Serve STS over TLS (the SDK always uses HTTPS for STS). */
   tls?: { cert: string; key: string };
+  /** Where the TLS listener binds (default 127.0.0.1, a free port): 127.0.0.2:443 poses as the real endpoints. */
+  tlsListen?: { hostname: string; port: number };
   /** Page size ListInstance uses, whatever the caller asks (to force paging). */
   maxPageSize?: number;
   /** Make `crpi-` ids unknown to the 2018-12-01 API. */
@@ -96,6 +98,8 @@ export interface FakeAcr {
   signers: string[];
   /** Every request id the fake answered with, in order. */
   requestIds: string[];
+  /** The Host header of every request, in order (which endpoint name the helper called). */
+  hosts: string[];
   /** Queues a fault for the next `times` requests (optionally only for one operation). */
   injectFault(fault: Fault, times?: number, only?: keyof FakeCalls): void;
   /** Resets counters and queued faults. */
@@ -239,8 +243,10 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     return req.headers.get("x-acs-region-id");
   }
 
+  const hosts: string[] = [];
   async function handle(req: Request): Promise<Reply> {
     const url = new URL(req.url);
+    hosts.push(req.headers.get("host") ?? "");
     const body = new Uint8Array(await req.arrayBuffer());
     if (url.pathname === "/credentials" && options.credentialsUri) {
       calls.total++;
@@ -370,13 +376,19 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
   const served = [serveHttp1(listener, handle)];
   let tlsListener: Deno.TlsListener | undefined;
   if (options.tls) {
-    tlsListener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: options.tls.cert, key: options.tls.key });
+    tlsListener = Deno.listenTls({
+      hostname: options.tlsListen?.hostname ?? "127.0.0.1",
+      port: options.tlsListen?.port ?? 0,
+      cert: options.tls.cert,
+      key: options.tls.key,
+    });
     served.push(serveHttp1(tlsListener, handle));
   }
 
   return {
     url: `http://127.0.0.1:${listener.addr.port}`,
-    stsHost: tlsListener ? `127.0.0.1:${tlsListener.addr.port}` : undefined,
+    stsHost: tlsListener ? `${options.tlsListen?.hostname ?? "127.0.0.1"}:${tlsListener.addr.port}` : undefined,
+    hosts,
     calls,
     issued,
     signers,
@@ -390,6 +402,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
       issued.length = 0;
       signers.length = 0;
       requestIds.length = 0;
+      hosts.length = 0;
     },
     async close() {
       listener.close();
