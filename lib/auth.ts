@@ -8,7 +8,8 @@
  * 4. `~/.alibabacloud/credentials`
  * 5. `ALIBABA_CLOUD_CREDENTIALS_URI` (a local credentials service)
  * 6. the aliyun CLI profile, `~/.aliyun/config.json` (unless `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true`)
- * 7. the ECS RAM role, only when `ALIBABA_CLOUD_ECS_METADATA` is set
+ * 7. the ECS RAM role: `ALIBABA_CLOUD_ECS_METADATA`, else found from the instance metadata (when the caller
+ *    passes `discoverEcsRole`) unless `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`
  *
  * Selection reads the environment and files passed in, so it is testable and
  * yields a non-secret identity for the cache; only then is the library's
@@ -82,6 +83,11 @@ export interface AuthOptions {
    * files and the aliyun CLI config are searched, and it must exist there.
    */
   profile?: string;
+  /**
+   * The last step: the ECS instance's RAM role from the metadata service, when nothing else is configured
+   * (lib/ecs_metadata.ts). Absent: that step is skipped.
+   */
+  discoverEcsRole?: () => Promise<string | null>;
 }
 
 // Provider settings, one variant per way of building the library provider.
@@ -217,7 +223,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
     }
   }
 
-  // 7. ECS RAM role, only when asked for: probing metadata off ECS costs seconds.
+  // 7. ECS RAM role: named by ALIBABA_CLOUD_ECS_METADATA, else found from the instance metadata (bounded, remembered).
   const ecs = val("ALIBABA_CLOUD_ECS_METADATA");
   if (ecs) {
     return {
@@ -225,7 +231,24 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
       plan: { type: "ecs", roleName: ecs },
     };
   }
-  tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA not set)");
+  if (env.ALIBABA_CLOUD_ECS_METADATA_DISABLED?.trim().toLowerCase() === "true") {
+    tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA_DISABLED)");
+  } else if (opts.discoverEcsRole) {
+    const role = await opts.discoverEcsRole();
+    if (role) {
+      return {
+        source: {
+          kind: "ecs-ram-role",
+          description: `ECS RAM role ${role} (found from the instance metadata)`,
+          identity: `ecs:${role}`,
+        },
+        plan: { type: "ecs", roleName: role },
+      };
+    }
+    tried.push("ECS instance metadata (no RAM role: not on ECS, or none attached)");
+  } else {
+    tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA not set)");
+  }
   throw new NoCredentialsError(tried);
 }
 

@@ -33,6 +33,7 @@ import { type PlanSettings, planToken, type Target, tokenKey, type TokenPlan } f
 import { readThrough } from "./token_cache.ts";
 import { fetchToken } from "./token_route.ts";
 import { type ConnectProbe, resolveApiEndpoint, stsRoute, vpcEndpointEnabled } from "./endpoints.ts";
+import { discoverEcsRole, type MetadataRequest } from "./ecs_metadata.ts";
 import { proofExpiry, proofKey } from "./pod_proof.ts";
 import { NAME } from "./version.ts";
 import { isTransient } from "./errors.ts";
@@ -69,6 +70,8 @@ export interface HelperOptions {
   lockWaitMs?: number;
   /** Probes whether a VPC API endpoint connects (default: a TCP connect, lib/endpoints.ts). */
   probe?: ConnectProbe;
+  /** Asks the ECS instance metadata service (default: lib/ecs_metadata.ts, 100.100.100.200). */
+  metadataRequest?: MetadataRequest;
 }
 
 /** Credentials for a registry with the token's expiry (what `get` prints, plus when it stops working). */
@@ -99,7 +102,7 @@ export interface Helper extends CredentialStore {
   /** The whole plan for a server string (target, endpoint, override), or null when it is not ours. */
   plan(server: string): Promise<TokenPlan | null>;
   /** Which credential source a server's token would be fetched with (no network, no secret). */
-  selectionFor(server: string): Promise<Selection>;
+  selectionFor(server?: string): Promise<Selection>;
   /** `get`, with the token's expiry; throws NotFoundError for a server that is not ours. */
   token(server: string | TokenPlan, opts?: TokenOptions): Promise<TokenCredentials>;
 }
@@ -161,21 +164,28 @@ export function createHelper(opts: HelperOptions): Helper {
     return planToken(server, await settings());
   }
 
-  /** The chain's source, or the profile / role the config file names for this host. */
-  async function select(p: TokenPlan, config: HelperConfig | null): Promise<Selection> {
-    const override = p.override;
+  /** The chain's source, or the profile / role the config file names for the plan's host (none: the chain). */
+  async function select(p: TokenPlan | null, config: HelperConfig | null): Promise<Selection> {
+    const override = p?.override;
     try {
-      const base = await selectCredentialSource({ env, readTextFile, profile: override?.profile });
+      const base = await selectCredentialSource({
+        env,
+        readTextFile,
+        profile: override?.profile,
+        discoverEcsRole: () =>
+          discoverEcsRole({ env, cache: cache(), now, request: opts.metadataRequest, log: log.info }),
+      });
       return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
     } catch (err) {
       if (override?.profile && err instanceof Error && err.name === "CredentialSourceError") {
-        throw new HelperError(`config file ${config?.path}: registries["${p.host}"]: ${err.message}`);
+        throw new HelperError(`config file ${config?.path}: registries["${p?.host}"]: ${err.message}`);
       }
       throw userFacing(err);
     }
   }
 
-  async function selectionFor(server: string): Promise<Selection> {
+  async function selectionFor(server?: string): Promise<Selection> {
+    if (server === undefined) return await select(null, null);
     const s = await settings();
     const p = planToken(server, s);
     if (p === null) throw new NotFoundError();

@@ -18,6 +18,7 @@ import { HelperError } from "../lib/protocol.ts";
 import { planToken, tokenKey } from "../lib/target.ts";
 import { readThrough } from "../lib/token_cache.ts";
 import { stsRoute } from "../lib/endpoints.ts";
+import { askRoleName, type MetadataRequest } from "../lib/ecs_metadata.ts";
 import { tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
@@ -548,4 +549,72 @@ Deno.test("endpoints: a config entry's apiEndpoint (with {region}) wins over the
     () => parseConfig(JSON.stringify({ registries: { [host]: { apiEndpoint: "not a host!" } } }), "c.json"),
     /apiEndpoint must be an endpoint such as "cr-vpc\.\{region\}\.aliyuncs\.com"/,
   );
+});
+
+// ECS RAM roles without configuration (issue 13, point 2)
+
+function fakeImds(o: { role?: string; v2?: boolean; down?: boolean } = {}) {
+  const seen: string[] = [];
+  const request: MetadataRequest = (method, path, headers) => {
+    seen.push(`${method} ${path}${headers["x-aliyun-ecs-metadata-token"] ? " v2" : ""}`);
+    if (o.down) return Promise.reject(new Error("connect ETIMEDOUT"));
+    if (method === "PUT") {
+      return Promise.resolve(o.v2 === false ? { status: 404, body: "" } : { status: 200, body: "tok" });
+    }
+    return Promise.resolve(o.role ? { status: 200, body: o.role } : { status: 404, body: "" });
+  };
+  return { seen, request };
+}
+
+Deno.test("ecs: the role is asked with an IMDSv2 token first, v1 only as a fallback, and not at all when v1 is off", async () => {
+  const v2 = fakeImds({ role: "node-role" });
+  assert.equal(await askRoleName({}, v2.request), "node-role");
+  assert.deepEqual(v2.seen, ["PUT /latest/api/token", "GET /latest/meta-data/ram/security-credentials/ v2"]);
+  const v1 = fakeImds({ role: "old-role", v2: false });
+  assert.equal(await askRoleName({}, v1.request), "old-role");
+  assert.deepEqual(v1.seen.at(-1), "GET /latest/meta-data/ram/security-credentials/");
+  const off = fakeImds({ role: "old-role", v2: false });
+  assert.equal(await askRoleName({ ALIBABA_CLOUD_IMDSV1_DISABLED: "true" }, off.request), null);
+  assert.equal(off.seen.length, 1);
+  assert.equal(await askRoleName({}, fakeImds({ down: true }).request), null);
+});
+
+Deno.test("ecs: with nothing configured the role is found by itself; 'not on ECS' is remembered 10 min", async () => {
+  const home = await tempHome();
+  let clock = Date.now();
+  const imds = fakeImds({ down: true });
+  const helper = (env: Record<string, string> = {}) =>
+    createHelper({
+      env: { HOME: home, ...env },
+      now: () => clock,
+      readTextFile: () => Promise.resolve(null),
+      metadataRequest: imds.request,
+    });
+  const first = await helper().get(PERSONAL).catch((e) => e);
+  assert.match(first.message, /ECS instance metadata \(no RAM role: not on ECS, or none attached\)/);
+  await helper().get(PERSONAL).catch(() => {});
+  assert.equal(imds.seen.length, 1, "asked once in 10 minutes");
+  clock += 11 * 60_000;
+  await helper().get(PERSONAL).catch(() => {});
+  assert.equal(imds.seen.length, 2);
+  // Turned off: never asked.
+  const off = await helper({ ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true" }).get(PERSONAL).catch((e) => e);
+  assert.match(off.message, /ECS RAM role \(ALIBABA_CLOUD_ECS_METADATA_DISABLED\)/);
+  assert.equal(imds.seen.length, 2);
+  // On ECS: the role becomes the identity; ALIBABA_CLOUD_ECS_METADATA still names one without asking.
+  const onEcs = fakeImds({ role: "node-role" });
+  const found = await createHelper({
+    env: { HOME: await tempHome() },
+    readTextFile: () => Promise.resolve(null),
+    metadataRequest: onEcs.request,
+  }).selectionFor(PERSONAL);
+  assert.equal(found.source.identity, "ecs:node-role");
+  assert.deepEqual(found.plan, { type: "ecs", roleName: "node-role" });
+  const named = await createHelper({
+    env: { HOME: await tempHome(), ALIBABA_CLOUD_ECS_METADATA: "named" },
+    readTextFile: () => Promise.resolve(null),
+    metadataRequest: onEcs.request,
+  }).selectionFor(PERSONAL);
+  assert.equal(named.source.identity, "ecs:named");
+  assert.equal(onEcs.seen.length, 2, "a named role asks nothing");
 });

@@ -7,11 +7,9 @@
  *
  * @module
  */
-import { selectCredentialSource } from "../auth.ts";
 import { cacheDir, cacheDirStatus } from "../cache.ts";
 import { configPath, envTransport, homeDir } from "../config.ts";
 import { endpointOf, stsRoute, tcpProbe } from "../endpoints.ts";
-import { localFileReader } from "../files.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
 import { proxyConfigured, proxyForUrl } from "../proxy.ts";
@@ -89,9 +87,7 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
   // Credential source (for HOST: the profile or role its config entry names)
   let credentialsOk = false;
   try {
-    const selection = plan !== null
-      ? await io.helper.selectionFor(plan.server)
-      : await selectCredentialSource({ env, readTextFile: localFileReader(env.HOME) });
+    const selection = plan !== null ? await io.helper.selectionFor(plan.server) : await io.helper.selectionFor();
     line("ok", "credentials", `${selection.source.description} (${selection.source.kind})`);
     credentialsOk = true;
   } catch (err) {

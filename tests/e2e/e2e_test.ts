@@ -13,6 +13,8 @@ import {
   HOSTS,
   IMAGE_REPO,
   IMAGE_TAG,
+  NODE_KEY,
+  NODE_ROLE,
   OTHER,
   PERSONAL,
   POD_ROLE,
@@ -283,4 +285,33 @@ Deno.test("e2e: ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED sends ACR calls to cr-vpc and
     "sts-vpc.cn-hangzhou.aliyuncs.com",
     "cr-vpc.cn-hangzhou.aliyuncs.com",
   ]);
+});
+
+Deno.test("e2e: on ECS with nothing configured, the node's RAM role is found (IMDSv2) and never asked through a proxy", async () => {
+  const env = await vpcNodeEnv({
+    // A proxy that does not exist: metadata traffic must not try it (the API call goes direct through NO_PROXY).
+    HTTP_PROXY: "http://127.0.0.9:3128",
+    HTTPS_PROXY: "http://127.0.0.9:3128",
+    NO_PROXY: "aliyuncs.com",
+  });
+  delete env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  delete env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  delete env.ALIBABA_CLOUD_ECS_METADATA_DISABLED;
+  stack.apiFake.reset();
+  stack.metadata.requests.length = 0;
+  const r = await sh(["docker-credential-acr-helper", "get"], env, PERSONAL);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(JSON.parse(r.out).Secret, REGISTRY_PASSWORD);
+  assert.deepEqual(stack.apiFake.signers, [NODE_KEY.accessKeyId], "the ACR call is signed with the node role's key");
+  assert.deepEqual(stack.metadata.requests.slice(0, 2), [
+    "PUT /latest/api/token",
+    "GET /latest/meta-data/ram/security-credentials/ v2",
+  ]);
+  assert.ok(stack.metadata.requests.includes(`GET /latest/meta-data/ram/security-credentials/${NODE_ROLE} v2`));
+  const doctor = await sh(["docker-credential-acr-helper", "doctor"], env);
+  assert.match(doctor.out, new RegExp(`credentials: ECS RAM role ${NODE_ROLE} \\(found from the instance metadata\\)`));
+  // A warm get asks the metadata service nothing: the role name is remembered.
+  const before = stack.metadata.requests.length;
+  assert.equal((await sh(["docker-credential-acr-helper", "get"], env, PERSONAL)).code, 0);
+  assert.equal(stack.metadata.requests.length, before);
 });

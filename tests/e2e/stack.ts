@@ -10,6 +10,9 @@
 import { fileURLToPath } from "node:url";
 import { startFakeAcr } from "../fake/server.ts";
 import { makeTestTls, type TestTls } from "../fake/tls.ts";
+import { type FakeMetadata, startFakeMetadata } from "../fake/metadata.ts";
+
+const METADATA_ADDR = "100.100.100.200";
 
 export const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 export const ENTERPRISE = "acme-registry.cn-hangzhou.cr.aliyuncs.com";
@@ -36,6 +39,13 @@ export const POD_ROLE = {
   providerArn: "acs:ram::1234567890:oidc-provider/e2e",
   token: "e2e-pod-service-account-token",
   issue: { accessKeyId: "STS.e2epod", accessKeySecret: "CANARY-e2e-pod-secret", securityToken: "CANARY-e2e-pod" },
+};
+/** The node's RAM role the fake metadata service (100.100.100.200 on this namespace's loopback) hands out. */
+export const NODE_ROLE = "e2e-node-role";
+export const NODE_KEY = {
+  accessKeyId: "STS.e2enode",
+  accessKeySecret: "CANARY-e2e-node-secret",
+  securityToken: "CANARY-e2e-node-token",
 };
 const DEAD_ADDR = "127.0.0.3";
 const DEAD_NAMES = ["cr-vpc.cn-shanghai.aliyuncs.com"];
@@ -100,6 +110,8 @@ async function enterPrivateNetwork(work: string) {
     throw new Error("e2e: not inside the private namespaces of tests/e2e/run.sh; refusing to bind-mount /etc/hosts");
   }
   await must(["ip", "link", "set", "lo", "up"]);
+  // The ECS metadata address, on this namespace's loopback only (tests/fake/metadata.ts serves it).
+  await must(["ip", "addr", "add", `${METADATA_ADDR}/32`, "dev", "lo"]);
   await Deno.writeTextFile(
     `${work}/hosts`,
     `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${[...HOSTS, OTHER].join(" ")}\n` +
@@ -290,6 +302,8 @@ export interface Stack {
   apiFake: ReturnType<typeof startFakeAcr>;
   /** The CA the API fake's certificate is signed with (for DENO_CERT). */
   apiCa: string;
+  /** The fake ECS metadata service on 100.100.100.200:80. */
+  metadata: FakeMetadata;
 }
 
 /** Sets up the namespace, registry, fake, dockerd, the helper on PATH, and seeds the registry. */
@@ -345,8 +359,9 @@ export async function startStack(): Promise<Stack> {
   for (const host of HOSTS) await Deno.mkdir(`${work}/charts/${host}`, { recursive: true });
   // The real endpoint names, served over TLS on 127.0.0.2:443 (VPC endpoint and metadata tests).
   const apiTls = await makeTestTls(API_NAMES);
+  const metadata = startFakeMetadata({ hostname: METADATA_ADDR, port: 80, role: NODE_ROLE, key: NODE_KEY });
   const apiFake = startFakeAcr({
-    keys: [KEY],
+    keys: [KEY, NODE_KEY],
     instances: [INSTANCE],
     tokenUsername: REGISTRY_USER,
     tokenPassword: REGISTRY_PASSWORD,
@@ -364,6 +379,7 @@ export async function startStack(): Promise<Stack> {
     helperLog,
     apiFake,
     apiCa: apiTls.caFile,
+    metadata,
     wrongPasswordFake: () =>
       startFakeAcr({
         keys: [KEY],
