@@ -39,6 +39,18 @@ Deno.test("bundle: two files, run through a symlink from elsewhere, with no npm 
     const warm = await runScript(file, flags, ["get"], host, env);
     assert.equal(warm.stdout, cold.stdout);
     assert.equal(fake.calls.total, 1);
+    // Errors made in the SDK file keep their identity in the CLI file (one line, the fallback rules), not
+    // "unexpected AcrApiError": the mark is a registry-wide symbol, not a class both files would need to share.
+    const wrong = await runScript(file, flags, ["get"], "registry.cn-shanghai.aliyuncs.com", {
+      ...env,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: "wrong",
+    });
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stdout,
+      /^GetAuthorizationToken \(Personal Edition, cn-shanghai\) failed: SignatureDoesNotMatch/,
+    );
+    fake.reset();
     const notOurs = await runScript(file, flags, ["get"], "ghcr.io", env);
     assert.deepEqual([notOurs.code, notOurs.stdout], [1, "credentials not found in native keychain\n"]);
     // The subcommands module is in the bundle too.

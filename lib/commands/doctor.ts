@@ -15,6 +15,7 @@ import { probeUid } from "../own_dirs.ts";
 import { proxyConfigured, proxyForUrl } from "../proxy.ts";
 import { isNotFound } from "../protocol.ts";
 import { normalizeServer } from "../registry.ts";
+import { describeSet } from "../settings.ts";
 import type { CommandIO } from "./io.ts";
 
 /** Over this, the local clock is worth a warning (tokens are timed on the service's clock regardless). */
@@ -109,6 +110,12 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
     const status = cacheDirStatus(dir, { uid: (io.uid ?? probeUid)(), home: homeDir(env) });
     line(status.ok ? "ok" : "warn", "cache", status.text, status.fix);
   }
+  const set = describeSet(env);
+  line(
+    "ok",
+    "environment",
+    set.length ? set.join(", ") : "none of the helper's variables is set (README#environment-variables)",
+  );
   const level = env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL;
   line(
     "ok",

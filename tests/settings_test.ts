@@ -1,0 +1,63 @@
+/**
+ * One table of settings (lib/settings.ts): every variable the code reads is in it, and README, the man page and
+ * doctor cover every entry.
+ */
+import assert from "node:assert/strict";
+import { runDoctor } from "../lib/commands/doctor.ts";
+import { createHelper } from "../lib/helper.ts";
+import { describeSet, SETTINGS } from "../lib/settings.ts";
+import { tempHome } from "./util.ts";
+
+const root = new URL("../", import.meta.url);
+
+Deno.test("settings: every variable the code reads is in the table", async () => {
+  const names = new Set<string>();
+  const walk = async (dir: URL) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(new URL(`${e.name}/`, dir));
+      else if (e.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(new URL(e.name, dir));
+        for (const m of text.matchAll(/\b((?:ALIBABA_CLOUD|DOCKER_CREDENTIAL_ACR_HELPER)_[A-Z0-9_]*[A-Z0-9])\b/g)) {
+          names.add(m[1]);
+        }
+      }
+    }
+  };
+  await walk(new URL("lib/", root));
+  const known = new Set(SETTINGS.map((s) => s.name));
+  const missing = [...names].filter((n) => !known.has(n) && !/_(ACCESS_KEY|LOG|IMDSV)$/.test(n));
+  assert.deepEqual(missing, [], "read by the code but not in lib/settings.ts");
+});
+
+Deno.test("settings: README and the man page name every variable in the table", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const man = (await Deno.readTextFile(new URL("docs/docker-credential-acr-helper.1", root))).replaceAll("\\-", "-");
+  for (const s of SETTINGS) {
+    assert.ok(readme.includes(s.name), `README does not mention ${s.name}`);
+    assert.ok(man.includes(s.name), `the man page does not mention ${s.name}`);
+  }
+});
+
+Deno.test("settings: doctor shows every variable that is set, secrets as (set)", async () => {
+  const env: Record<string, string> = { HOME: await tempHome() };
+  for (const s of SETTINGS) env[s.name] = s.secret ? "CANARY-value" : "1";
+  env.DOCKER_CREDENTIAL_ACR_HELPER_CONFIG = `${env.HOME}/none.json`;
+  env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE = `${env.HOME}/log`;
+  let out = "";
+  await runDoctor([], {
+    env,
+    helper: createHelper({
+      env,
+      readTextFile: () => Promise.resolve(null),
+      metadataRequest: () => Promise.reject(new Error("no metadata in tests")),
+    }),
+    version: "test",
+    readStdin: () => Promise.resolve(""),
+    out: (t) => void (out += t),
+    err: (t) => void (out += t),
+  });
+  const line = out.split("\n").find((l) => l.startsWith("ok   environment: ")) ?? "";
+  for (const s of SETTINGS) assert.ok(line.includes(`${s.name}=`), `doctor does not show ${s.name}`);
+  assert.ok(!out.includes("CANARY-value"), "a secret value was shown");
+  assert.deepEqual(describeSet({ https_proxy: "http://u:p@proxy:1" }), ["https_proxy=(set)"]);
+});
