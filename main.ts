@@ -13,7 +13,7 @@ const MAX_STDIN = 1 << 20;
 /** Usage text (stdout, as docker-credential-helpers print it). */
 export const USAGE = `Usage: ${NAME} <get|store|erase|list|version>
        ${NAME} configure-docker [--registry HOST]... [--dry-run]
-       ${NAME} doctor [HOST]
+       ${NAME} doctor [--no-login] [HOST]
        ${NAME} kubelet-credential-provider
 
 A Docker credential helper for Alibaba Cloud Container Registry (ACR).
@@ -22,7 +22,8 @@ Docker, podman, skopeo, helm and nerdctl run it; the server URL goes on stdin:
   echo registry.cn-hangzhou.aliyuncs.com | ${NAME} get
 
 configure-docker  adds credHelpers entries to docker's config.json
-doctor            shows the credential source, config, cache, and with HOST fetches a token
+doctor            shows the credential source, config, cache, endpoints; with HOST fetches a token
+                  and logs in to the registry with it (--no-login: not)
 kubelet-credential-provider
                   answers the kubelet's CredentialProviderRequest on stdin (docs/kubelet.md)
 

@@ -11,6 +11,7 @@ import type { ClientCredential } from "./auth.ts";
 import type { Endpoint } from "./config.ts";
 import { NAME, VERSION } from "./version.ts";
 import { clockSkew, localExpiry } from "./clock.ts";
+import { hintFor, isTransient, kindOf, markUserFacing } from "./errors.ts";
 import { clearLastResponse, lastResponse, type ResponseNote } from "./transport.ts";
 
 /** A temporary registry password. */
@@ -53,6 +54,7 @@ export class AcrApiError extends Error {
   ) {
     super(message);
     this.name = "AcrApiError";
+    markUserFacing(this, "api");
   }
 
   /** The same error, saying how many attempts were made before giving up. */
@@ -301,9 +303,16 @@ export function toApiError(
   action = "GetAuthorizationToken",
 ): AcrApiError {
   if (err instanceof AcrApiError) return err;
-  if (err instanceof Error && err.name === "CredentialSourceError") {
+  if (kindOf(err) === "credential-source") {
     // The credential provider failed (STS, token file): its message already names the source.
-    return new AcrApiError(err.message, "CredentialSourceError", undefined, undefined, false);
+    return new AcrApiError(
+      (err as Error).message,
+      "CredentialSourceError",
+      undefined,
+      undefined,
+      false,
+      isTransient(err),
+    );
   }
   // deno-lint-ignore no-explicit-any -- SDK errors carry ad-hoc fields.
   const e = (err ?? {}) as any;
@@ -413,22 +422,6 @@ export function toApiError(
     status,
     retryable,
   );
-}
-
-function hintFor(code: string, action: string): string {
-  // The clock first: InvalidTimeStamp.Expired is about the request's time, not an STS token.
-  if (/^InvalidTimeStamp/i.test(code)) {
-    return "; the request's time is off: check this machine's clock (NTP)";
-  }
-  if (/SignatureDoesNotMatch|InvalidAccessKeyId/i.test(code)) return "; check the access key id and secret";
-  if (/SecurityToken|Expired/i.test(code)) return "; the STS token is invalid or expired, refresh it";
-  if (/USER_NOT_EXIST/i.test(code)) {
-    return "; the RAM user has not used ACR yet: set its registry password once in the console";
-  }
-  if (/NoPrivilege|Forbidden|NoPermission|Unauthorized|AccessDenied/i.test(code)) {
-    return `; this identity lacks the RAM action cr:${action}: grant it (README#ram-permissions)`;
-  }
-  return "";
 }
 
 const KIND_TEXT = { empty: "an empty body", html: "an HTML page", xml: "an XML body", text: "a plain-text body" };

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { markUserFacing } from "./errors.ts";
 import { type Env, homeOf } from "./config.ts";
 import type { ReadTextFile } from "./files.ts";
 import { type IniData, parseIni } from "./ini.ts";
@@ -60,6 +61,7 @@ export class NoCredentialsError extends Error {
         "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or see README#credentials",
     );
     this.name = "NoCredentialsError";
+    markUserFacing(this, "no-credentials");
   }
 }
 
@@ -68,6 +70,7 @@ export class CredentialSourceError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "CredentialSourceError";
+    markUserFacing(this, "credential-source");
   }
 }
 

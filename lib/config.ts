@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { markUserFacing } from "./errors.ts";
 import type { ReadTextFile } from "./files.ts";
 import { isRegion, normalizeServer } from "./registry.ts";
 
@@ -64,6 +65,7 @@ export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";
+    markUserFacing(this, "config");
   }
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { markUserFacing } from "./errors.ts";
 import type { Env } from "./config.ts";
 import { makeOwnDir, type Owner } from "./own_dirs.ts";
 
@@ -26,6 +27,7 @@ export class DockerConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "DockerConfigError";
+    markUserFacing(this, "config");
   }
 }
 

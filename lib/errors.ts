@@ -4,6 +4,11 @@
  * case: after a refused signature, a revoked key or a missing instance, the
  * cached password belongs to a question the service no longer answers yes to.
  *
+ * It is also the one error model: which errors are worded for users (marked
+ * with a registry-wide symbol, so the mark survives the two-file bundle, where
+ * `instanceof` and class names do not), and the one table of hints `get`,
+ * `kubelet-credential-provider` and `doctor` share.
+ *
  * Errors carry a `transient` boolean property rather than being recognised by
  * class: the SDK side is a separate file in the bundle, so `instanceof` across
  * the two files is not reliable.
@@ -44,4 +49,89 @@ export function isTransient(err: unknown): boolean {
   const bodyCode = /"Code"\s*:\s*"([^"]+)"/.exec(message)?.[1];
   if (bodyCode) return TRANSIENT_CODES.test(bodyCode);
   return TRANSIENT_TEXT.test(message);
+}
+
+// Symbol.for: one symbol per process, whichever bundle file created the error.
+const USER_FACING = Symbol.for("docker-credential-acr-helper/user-facing");
+const KIND = Symbol.for("docker-credential-acr-helper/kind");
+
+/** Kinds of user-facing errors other modules act on. */
+export type ErrorKind = "credential-source" | "config" | "api" | "no-credentials" | "kubelet-request";
+
+/**
+ * Marks `err` as worded for the user (one line, no secret), optionally with a
+ * kind; returns it.
+ *
+ * @example
+ * ```ts
+ * throw markUserFacing(new Error("config file x: not valid JSON"), "config");
+ * ```
+ */
+export function markUserFacing<T extends Error>(err: T, kind?: ErrorKind): T {
+  Object.defineProperty(err, USER_FACING, { value: true, configurable: true });
+  if (kind) Object.defineProperty(err, KIND, { value: kind, configurable: true });
+  return err;
+}
+
+/** True for an error whose message may be shown to the user as it is. */
+export function isUserFacing(err: unknown): err is Error {
+  return err instanceof Error && (err as unknown as Record<symbol, unknown>)[USER_FACING] === true;
+}
+
+/** The kind a user-facing error was marked with. */
+export function kindOf(err: unknown): ErrorKind | undefined {
+  return err instanceof Error ? (err as unknown as Record<symbol, ErrorKind | undefined>)[KIND] : undefined;
+}
+
+/** One entry of the hints table: the codes it covers, the hint appended to the error, doctor's fix line. */
+interface Hint {
+  codes: RegExp;
+  hint(action: string): string;
+  fix: string;
+}
+
+/** The one table of hints, most specific first. */
+export const HINTS: readonly Hint[] = [
+  {
+    // The clock first: InvalidTimeStamp.Expired is about the request's time, not an STS token.
+    codes: /InvalidTimeStamp/i,
+    hint: () => "the request's time is off: check this machine's clock (NTP)",
+    fix: "synchronise the clock (NTP: chrony or systemd-timesyncd)",
+  },
+  {
+    codes: /SignatureDoesNotMatch|InvalidAccessKeyId/i,
+    hint: () => "check the access key id and secret",
+    fix: "check the access key id and secret",
+  },
+  {
+    codes: /SecurityToken|Expired/i,
+    hint: () => "the STS token is invalid or expired, refresh it",
+    fix: "refresh the STS token (ALIBABA_CLOUD_SECURITY_TOKEN)",
+  },
+  {
+    codes: /USER_NOT_EXIST/i,
+    hint: () => "the RAM user has not used ACR yet: set its registry password once in the console",
+    fix: "sign in to the ACR console once as this RAM user and set its registry password",
+  },
+  {
+    codes: /NoPrivilege|Forbidden|NoPermission|Unauthorized|AccessDenied/i,
+    hint: (action) => `this identity lacks the RAM action cr:${action}: grant it (README#ram-permissions)`,
+    fix: "grant cr:GetAuthorizationToken (and cr:ListInstance for Enterprise hosts) (README#ram-permissions)",
+  },
+  {
+    codes: /did not answer|timed out|no answer|network error|ECONN|ENOTFOUND|proxy/i,
+    hint: () => "",
+    fix: "check the network, HTTPS_PROXY / NO_PROXY, or the endpoint (doctor shows which)",
+  },
+];
+
+/** The hint for an API error code, as a `; ...` suffix ("" when none). */
+export function hintFor(code: string, action: string): string {
+  const h = HINTS.find((x) => x.codes.test(code))?.hint(action);
+  return h ? `; ${h}` : "";
+}
+
+/** Doctor's fix line for an error message, from the same table. */
+export function fixFor(message: string): string | undefined {
+  return HINTS.find((x) => x.codes.test(message))?.fix;
 }

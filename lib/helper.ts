@@ -18,7 +18,6 @@ import { type Cache, cacheDir, NullCache, openCache } from "./cache.ts";
 import { localFileReader, type ReadTextFile } from "./files.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
-  ConfigError,
   type Env,
   envApiEndpointText,
   envTarget,
@@ -36,7 +35,7 @@ import { type ConnectProbe, resolveApiEndpoint, stsRoute, vpcEndpointEnabled } f
 import { discoverEcsRole, type MetadataRequest } from "./ecs_metadata.ts";
 import { proofExpiry, proofKey } from "./pod_proof.ts";
 import { NAME } from "./version.ts";
-import { isTransient } from "./errors.ts";
+import { isTransient, isUserFacing, kindOf, markUserFacing } from "./errors.ts";
 
 export type { PlanSettings, Target, TokenPlan } from "./target.ts";
 
@@ -177,8 +176,8 @@ export function createHelper(opts: HelperOptions): Helper {
       });
       return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
     } catch (err) {
-      if (override?.profile && err instanceof Error && err.name === "CredentialSourceError") {
-        throw new HelperError(`config file ${config?.path}: registries["${p?.host}"]: ${err.message}`);
+      if (override?.profile && kindOf(err) === "credential-source") {
+        throw new HelperError(`config file ${config?.path}: registries["${p?.host}"]: ${(err as Error).message}`);
       }
       throw userFacing(err);
     }
@@ -341,8 +340,10 @@ function guardCredential(resolved: ResolvedCredentials): ResolvedCredentials["cr
       try {
         return await resolved.credential.getCredential();
       } catch (err) {
-        const e = new HelperError(`getting credentials from ${resolved.source.description} failed: ${summarize(err)}`);
-        e.name = "CredentialSourceError";
+        const e = markUserFacing(
+          new HelperError(`getting credentials from ${resolved.source.description} failed: ${summarize(err)}`),
+          "credential-source",
+        );
         // STS unreachable may fall back to a cached password; STS refusing the identity never does.
         throw Object.assign(e, { transient: isTransient(err) });
       }
@@ -363,10 +364,9 @@ export function summarize(err: unknown): string {
 
 function userFacing(err: unknown): unknown {
   if (err instanceof HelperError) return err;
-  if (err instanceof ConfigError) return new HelperError(err.message);
-  if (err instanceof Error && ["AcrApiError", "NoCredentialsError", "CredentialSourceError"].includes(err.name)) {
-    // Keep whether the service was unreachable: the token cache decides its fallback on it.
-    return Object.assign(new HelperError(err.message), { transient: isTransient(err) });
+  if (isUserFacing(err)) {
+    // Keep whether the service was unreachable (the token cache decides its fallback on it) and the kind.
+    return markUserFacing(Object.assign(new HelperError(err.message), { transient: isTransient(err) }), kindOf(err));
   }
   return err;
 }

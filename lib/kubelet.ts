@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { markUserFacing } from "./errors.ts";
 
 /** The apiVersions the kubelet may speak; the answer uses the request's. */
 export const KUBELET_API_VERSIONS = [
@@ -33,6 +34,7 @@ export class KubeletRequestError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "KubeletRequestError";
+    markUserFacing(this, "kubelet-request");
   }
 }
 

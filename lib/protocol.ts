@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isUserFacing, markUserFacing } from "./errors.ts";
 
 /** Docker's exact text for "no credentials here": callers then go anonymous. */
 export const NOT_FOUND_MESSAGE = "credentials not found in native keychain";
@@ -43,6 +44,7 @@ export class HelperError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HelperError";
+    markUserFacing(this);
   }
 }
 
@@ -111,7 +113,7 @@ export async function handleAction(action: Action, store: CredentialStore, io: P
       }
     }
   } catch (err) {
-    if (!(err instanceof HelperError || err instanceof NotFoundError)) io.unexpected?.(err);
+    if (!(isUserFacing(err) || err instanceof NotFoundError)) io.unexpected?.(err);
     io.write(errorLine(err) + "\n");
     return 1;
   }
@@ -125,12 +127,12 @@ export function describeUnexpected(err: unknown): string {
 }
 
 /**
- * The one line a user sees for an error. Only {@link HelperError} and
- * {@link NotFoundError} messages are trusted; anything else is reduced to its
+ * The one line a user sees for an error. Only user-facing errors (lib/errors.ts: {@link HelperError} and the
+ * errors marked like it) and {@link NotFoundError} messages are trusted; anything else is reduced to its
  * first line so a stack trace or an echoed secret never reaches stdout.
  */
 export function errorLine(err: unknown): string {
-  if (err instanceof HelperError || err instanceof NotFoundError) return firstLine(err.message);
+  if (isUserFacing(err) || err instanceof NotFoundError) return firstLine(err.message);
   const name = err instanceof Error ? err.name : "Error";
   return `unexpected ${name}; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details`;
 }

@@ -16,6 +16,8 @@ import { proxyConfigured, proxyForUrl } from "../proxy.ts";
 import { isNotFound } from "../protocol.ts";
 import { normalizeServer } from "../registry.ts";
 import { describeSet } from "../settings.ts";
+import { fixFor } from "../errors.ts";
+import { registryLogin } from "./registry_login.ts";
 import type { CommandIO } from "./io.ts";
 
 /** Over this, the local clock is worth a warning (tokens are timed on the service's clock regardless). */
@@ -29,11 +31,13 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
     if (status === "FAIL") problems++;
     io.out(`${status.padEnd(4)} ${what}: ${text}${fix ? `\n     fix: ${fix}` : ""}\n`);
   };
-  if (args.length > 1 || args.some((a) => a.startsWith("-"))) {
-    io.out("usage: docker-credential-acr-helper doctor [HOST]\n");
+  const noLogin = args.includes("--no-login");
+  const rest = args.filter((a) => a !== "--no-login");
+  if (rest.length > 1 || rest.some((a) => a.startsWith("-"))) {
+    io.out("usage: docker-credential-acr-helper doctor [--no-login] [HOST]\n");
     return 1;
   }
-  const server = args[0];
+  const server = rest[0];
   io.out(`${io.version}\n`);
 
   // Config file (read once; the plan and the token below reuse it)
@@ -179,6 +183,24 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
         "token",
         `fetched in ${ms} ms as ${creds.Username}, valid until ${new Date(creds.expiresAt).toISOString()}`,
       );
+      if (noLogin) line("ok", "registry login", "skipped (--no-login)");
+      else {
+        // As a client would: the password is only proven when the registry itself accepts it.
+        const login = await registryLogin({
+          host: plan.host,
+          username: creds.Username,
+          password: creds.Secret,
+          fetch: io.fetch,
+        });
+        line(
+          login.accepted ? "ok" : "FAIL",
+          "registry login",
+          login.detail,
+          login.accepted
+            ? undefined
+            : "check the host, the instance the config maps it to, and cr:PullRepository for this identity",
+        );
+      }
       const skew = creds.clockSkewMs ?? 0;
       if (Math.abs(skew) > SKEW_WARN_MS) {
         line(
@@ -191,7 +213,7 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
         );
       }
     } catch (err) {
-      line("FAIL", "token", message(err), hint(message(err)));
+      line("FAIL", "token", message(err), fixFor(message(err)));
     }
   }
   io.out(problems === 0 ? "no problems found\n" : `${problems} problem${problems === 1 ? "" : "s"} found\n`);
@@ -216,13 +238,6 @@ function describeTarget(t: Target): string {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function hint(msg: string): string | undefined {
-  if (/SignatureDoesNotMatch|InvalidAccessKeyId/.test(msg)) return "check the access key id and secret";
-  if (/Forbidden|NoPermission/.test(msg)) return "grant cr:GetAuthorizationToken (README#ram-permissions)";
-  if (/did not answer|timed out|no answer/.test(msg)) return "check the network, HTTPS_PROXY / NO_PROXY";
-  return undefined;
 }
 
 function redactUserinfo(url: string): string {

@@ -22,6 +22,8 @@ export interface CommandIO {
   now?: () => number;
   /** Our uid when the process may ask for it (null: unknown). */
   uid?: () => number | null;
+  /** HTTP for doctor's registry login (default: fetch). */
+  fetch?: typeof fetch;
   /** The helper's logger (redacted; off unless DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL is set). */
   log?: Logger;
 }

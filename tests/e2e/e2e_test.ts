@@ -6,13 +6,17 @@
  */
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { makeTestTls } from "../fake/tls.ts";
 import {
+  BEARER_ADDR,
+  BEARER_HOST,
   CHART,
   CHART_REPO,
   ENTERPRISE,
   HOSTS,
   IMAGE_REPO,
   IMAGE_TAG,
+  INSTANCE,
   NODE_KEY,
   NODE_ROLE,
   OTHER,
@@ -314,4 +318,69 @@ Deno.test("e2e: on ECS with nothing configured, the node's RAM role is found (IM
   const before = stack.metadata.requests.length;
   assert.equal((await sh(["docker-credential-acr-helper", "get"], env, PERSONAL)).code, 0);
   assert.equal(stack.metadata.requests.length, before);
+});
+
+Deno.test("e2e: doctor HOST logs in to the registry with the token: Basic auth, and a Bearer token service", async () => {
+  // Basic: the docker-registry of the stack (htpasswd) accepts the fake's password.
+  const basicEnv = { ...stack.env, DENO_CERT: stack.env.SSL_CERT_FILE };
+  const ok = await sh(["docker-credential-acr-helper", "doctor", PERSONAL], basicEnv);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /^ok {3}registry login: accepted by the registry \(Basic auth\)$/m);
+
+  // Bearer: a registry whose challenge names a token realm, as ACR's do; the realm takes the password with Basic auth.
+  const tls = await makeTestTls([BEARER_HOST]);
+  const issued = `bearer-${crypto.randomUUID()}`;
+  const seen: string[] = [];
+  const server = Deno.serve(
+    { hostname: BEARER_ADDR, port: 443, cert: tls.cert, key: tls.key, onListen: () => {} },
+    (req) => {
+      const url = new URL(req.url);
+      const auth = req.headers.get("authorization") ?? "";
+      seen.push(`${url.pathname} ${auth.split(" ")[0] || "-"}`);
+      if (url.pathname === "/auth") {
+        return auth === `Basic ${btoa(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`)}`
+          ? Response.json({ token: issued })
+          : Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad password" }] }, { status: 401 });
+      }
+      if (auth === `Bearer ${issued}`) return Response.json({});
+      return new Response("{}", {
+        status: 401,
+        headers: { "www-authenticate": `Bearer realm="https://${BEARER_HOST}/auth",service="bearer-e2e"` },
+      });
+    },
+  );
+  try {
+    const ca = `${stack.work}/bearer-ca.pem`;
+    await Deno.writeTextFile(ca, await Deno.readTextFile(tls.caFile));
+    const env = { ...stack.env, DENO_CERT: ca, DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: INSTANCE.instanceId };
+    const bearer = await sh(["docker-credential-acr-helper", "doctor", BEARER_HOST], env);
+    assert.equal(bearer.code, 0, bearer.out);
+    assert.match(
+      bearer.out,
+      new RegExp(
+        `^ok {3}registry login: accepted by the registry \\(Bearer token from https://${
+          BEARER_HOST.replaceAll(".", "\\.")
+        }\\)$`,
+        "m",
+      ),
+    );
+    assert.deepEqual(seen, ["/v2/ -", "/auth Basic", "/v2/ Bearer"]);
+    // A password the registry refuses: FAIL with the registry's own status and message.
+    const wrong = stack.wrongPasswordFake();
+    try {
+      const refused = await sh(["docker-credential-acr-helper", "doctor", BEARER_HOST], {
+        ...env,
+        DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: wrong.url,
+      });
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.out,
+        /^FAIL registry login: rejected by the registry's token service .*HTTP 401: UNAUTHORIZED bad password$/m,
+      );
+    } finally {
+      await wrong.close();
+    }
+  } finally {
+    await server.shutdown();
+  }
 });

@@ -47,6 +47,9 @@ export const NODE_KEY = {
   accessKeySecret: "CANARY-e2e-node-secret",
   securityToken: "CANARY-e2e-node-token",
 };
+/** An Enterprise host whose registry speaks the Bearer token protocol (served by the e2e test on 127.0.0.4:443). */
+export const BEARER_HOST = "bearer-registry.cn-hangzhou.cr.aliyuncs.com";
+export const BEARER_ADDR = "127.0.0.4";
 const DEAD_ADDR = "127.0.0.3";
 const DEAD_NAMES = ["cr-vpc.cn-shanghai.aliyuncs.com"];
 export const IMAGE_REPO = "e2e/hello";
@@ -115,7 +118,7 @@ async function enterPrivateNetwork(work: string) {
   await Deno.writeTextFile(
     `${work}/hosts`,
     `127.0.0.1 localhost\n::1 localhost\n127.0.0.1 ${[...HOSTS, OTHER].join(" ")}\n` +
-      `${API_ADDR} ${API_NAMES.join(" ")}\n${DEAD_ADDR} ${DEAD_NAMES.join(" ")}\n`,
+      `${API_ADDR} ${API_NAMES.join(" ")}\n${DEAD_ADDR} ${DEAD_NAMES.join(" ")}\n${BEARER_ADDR} ${BEARER_HOST}\n`,
   );
   await Deno.writeTextFile(`${work}/resolv.conf`, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
   await must(["mount", "--bind", `${work}/hosts`, "/etc/hosts"]);
