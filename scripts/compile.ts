@@ -21,10 +21,7 @@ const output = values.output.startsWith("/") ? values.output : `${Deno.cwd()}/${
 const src = await Deno.makeTempDir({ prefix: "acr-helper-compile-" });
 try {
   for (const f of ["main.ts", "deno.json", "deno.lock"]) await Deno.copyFile(`${root}${f}`, `${src}/${f}`);
-  await Deno.mkdir(`${src}/lib`);
-  for await (const e of Deno.readDir(`${root}lib`)) {
-    if (e.isFile) await Deno.copyFile(`${root}lib/${e.name}`, `${src}/lib/${e.name}`);
-  }
+  await copyTree(`${root}lib`, `${src}/lib`);
   const version = `${src}/lib/version.ts`;
   await Deno.writeTextFile(version, stampCommit(await Deno.readTextFile(version), await gitCommit(root)));
 
@@ -41,4 +38,13 @@ try {
   console.log(output);
 } finally {
   await Deno.remove(src, { recursive: true });
+}
+
+/** Copies a directory tree (lib/ has subdirectories: lib/commands/). */
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
 }
