@@ -56,7 +56,7 @@ const USER_FACING = Symbol.for("docker-credential-acr-helper/user-facing");
 const KIND = Symbol.for("docker-credential-acr-helper/kind");
 
 /** Kinds of user-facing errors other modules act on. */
-export type ErrorKind = "credential-source" | "config" | "api" | "no-credentials" | "kubelet-request";
+export type ErrorKind = "credential-source" | "config" | "api" | "no-credentials" | "kubelet-request" | "not-found";
 
 /**
  * Marks `err` as worded for the user (one line, no secret), optionally with a

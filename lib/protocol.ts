@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isUserFacing, markUserFacing } from "./errors.ts";
+import { isUserFacing, kindOf, markUserFacing } from "./errors.ts";
 
 /** Docker's exact text for "no credentials here": callers then go anonymous. */
 export const NOT_FOUND_MESSAGE = "credentials not found in native keychain";
@@ -36,6 +36,7 @@ export class NotFoundError extends Error {
   constructor() {
     super(NOT_FOUND_MESSAGE);
     this.name = "NotFoundError";
+    markUserFacing(this, "not-found");
   }
 }
 
@@ -50,7 +51,8 @@ export class HelperError extends Error {
 
 /** True for the standard "credentials not found" error. */
 export function isNotFound(err: unknown): err is NotFoundError {
-  return err instanceof NotFoundError;
+  // By mark, not class: the subcommands live in the bundle's second file, with their own copy of this class.
+  return kindOf(err) === "not-found";
 }
 
 /** The protocol's actions. */
@@ -113,7 +115,7 @@ export async function handleAction(action: Action, store: CredentialStore, io: P
       }
     }
   } catch (err) {
-    if (!(isUserFacing(err) || err instanceof NotFoundError)) io.unexpected?.(err);
+    if (!isUserFacing(err)) io.unexpected?.(err);
     io.write(errorLine(err) + "\n");
     return 1;
   }
@@ -132,7 +134,7 @@ export function describeUnexpected(err: unknown): string {
  * first line so a stack trace or an echoed secret never reaches stdout.
  */
 export function errorLine(err: unknown): string {
-  if (isUserFacing(err) || err instanceof NotFoundError) return firstLine(err.message);
+  if (isUserFacing(err)) return firstLine(err.message);
   const name = err instanceof Error ? err.name : "Error";
   return `unexpected ${name}; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details`;
 }

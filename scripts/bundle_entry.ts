@@ -1,7 +1,8 @@
 /**
- * The bundle's entry: the CLI and its subcommands in one file, with the SDK
- * side in a second file beside it (`docker-credential-acr-helper.sdk.js`),
- * imported on a cache miss only, so a hit never parses its 560 KiB.
+ * The bundle's entry: the CLI in one file, with the SDK side and the
+ * subcommands in a second file beside it (`docker-credential-acr-helper.sdk.js`,
+ * built from scripts/bundle_sdk_entry.ts), imported on a cache miss or a
+ * subcommand only, so a hit never parses its 560 KiB.
  *
  * @module
  */
@@ -23,7 +24,7 @@ function sdkUrl(): URL {
   return url;
 }
 
-async function loadSdk(): Promise<Backend> {
+async function loadSdk(): Promise<Backend & typeof import("../lib/commands/mod.ts")> {
   const url = sdkUrl();
   try {
     return await import(url.href);
@@ -42,5 +43,5 @@ async function loadSdk(): Promise<Backend> {
 
 await run({
   loadBackend: loadSdk,
-  loadCommands: () => import("../lib/commands/mod.ts"),
+  loadCommands: loadSdk,
 });

@@ -17,7 +17,8 @@ import {
   parseKubeletRequest,
   ROLE_ARN_ANNOTATION,
 } from "../kubelet.ts";
-import { describeUnexpected, HelperError, isNotFound } from "../protocol.ts";
+import { describeUnexpected, isNotFound } from "../protocol.ts";
+import { isUserFacing } from "../errors.ts";
 import { NAME } from "../version.ts";
 import type { CommandIO } from "./io.ts";
 
@@ -45,7 +46,8 @@ export async function kubeletProvider(args: string[], io: CommandIO): Promise<nu
     return 0;
   } catch (err) {
     if (isNotFound(err)) return fail("the image's registry is not an ACR registry this helper knows");
-    if (err instanceof KubeletRequestError || err instanceof HelperError) return fail(err.message);
+    // By mark, not class: in the bundle this module and the helper's errors come from two files.
+    if (isUserFacing(err)) return fail(err.message);
     io.log?.debug(describeUnexpected(err));
     return fail("unexpected error; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details");
   }
