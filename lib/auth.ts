@@ -19,7 +19,7 @@
  * @module
  */
 import { markUserFacing } from "./errors.ts";
-import { type Env, homeOf } from "./config.ts";
+import { type Env, homeOf, type Os } from "./config.ts";
 import type { ReadTextFile } from "./files.ts";
 import { type IniData, parseIni } from "./ini.ts";
 
@@ -91,6 +91,8 @@ export interface AuthOptions {
    * (lib/ecs_metadata.ts). Absent: that step is skipped.
    */
   discoverEcsRole?: () => Promise<string | null>;
+  /** The OS whose home rule applies (default: this one). */
+  os?: Os;
 }
 
 // Provider settings, one variant per way of building the library provider.
@@ -180,7 +182,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
   const namedFile = val("ALIBABA_CLOUD_CREDENTIALS_FILE");
   if (namedFile) files.push(namedFile);
   else tried.push("ALIBABA_CLOUD_CREDENTIALS_FILE (not set)");
-  const defaultFile = homeOf(env, ".alibabacloud/credentials");
+  const defaultFile = homeOf(env, ".alibabacloud/credentials", opts.os);
   if (defaultFile) files.push(defaultFile);
   for (const file of files) {
     const text = await readOptional(opts, file);
@@ -214,7 +216,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
   tried.push("ALIBABA_CLOUD_CREDENTIALS_URI (not set)");
 
   // 6. aliyun CLI profile (the SDK's ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true skips it)
-  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json");
+  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json", opts.os);
   if (cliProfileDisabled(env)) tried.push("aliyun CLI profile (ALIBABA_CLOUD_CLI_PROFILE_DISABLED)");
   if (cliFile) {
     const text = await readOptional(opts, cliFile);
@@ -259,7 +261,7 @@ export async function selectCredentialSource(opts: AuthOptions): Promise<Selecti
 async function profileSelection(opts: AuthOptions, profile: string): Promise<Selection> {
   const { env } = opts;
   const looked: string[] = [];
-  const files = [env.ALIBABA_CLOUD_CREDENTIALS_FILE?.trim(), homeOf(env, ".alibabacloud/credentials")];
+  const files = [env.ALIBABA_CLOUD_CREDENTIALS_FILE?.trim(), homeOf(env, ".alibabacloud/credentials", opts.os)];
   for (const file of files) {
     if (!file) continue;
     const text = await readOptional(opts, file);
@@ -267,7 +269,7 @@ async function profileSelection(opts: AuthOptions, profile: string): Promise<Sel
     const selection = text === null ? null : credentialsFileSelection(text, file, profile);
     if (selection) return selection;
   }
-  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json");
+  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json", opts.os);
   if (cliFile) {
     const text = await readOptional(opts, cliFile);
     looked.push(cliFile);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Env } from "./config.ts";
+import { type Env, homeOf, type Os } from "./config.ts";
 import { makeOwnDir, type Owner, probeUid } from "./own_dirs.ts";
 
 /** A cached temporary password. */
@@ -67,17 +67,19 @@ export async function cacheKey(...parts: string[]): Promise<string> {
 }
 
 /**
- * The cache directory: `DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR`, else
- * `$XDG_CACHE_HOME/docker-credential-acr-helper`, else
+ * The cache directory: `DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR`, else on
+ * Windows `%LOCALAPPDATA%\docker-credential-acr-helper` (in the user's
+ * profile), elsewhere `$XDG_CACHE_HOME/docker-credential-acr-helper`, else
  * `~/.cache/docker-credential-acr-helper`; null when disabled or no home.
  */
-export function cacheDir(env: Env): string | null {
+export function cacheDir(env: Env, os: Os = Deno.build.os): string | null {
   const disabled = env.DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE?.toLowerCase();
   if (disabled && disabled !== "0" && disabled !== "false") return null;
   if (env.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR) return env.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return `${env.XDG_CACHE_HOME}/docker-credential-acr-helper`;
-  const home = env.HOME || env.USERPROFILE;
-  return home ? `${home}/.cache/docker-credential-acr-helper` : null;
+  const base = os === "windows"
+    ? env.LOCALAPPDATA || homeOf(env, "AppData/Local", os)
+    : env.XDG_CACHE_HOME || homeOf(env, ".cache", os);
+  return base ? `${base}/docker-credential-acr-helper` : null;
 }
 
 /** A cache that holds nothing. */

@@ -7,7 +7,7 @@
  * @module
  */
 import { markUserFacing } from "./errors.ts";
-import type { Env } from "./config.ts";
+import { type Env, homeOf, type Os } from "./config.ts";
 import { makeOwnDir, type Owner } from "./own_dirs.ts";
 
 /** The `credHelpers` value that makes docker run `docker-credential-acr-helper`. */
@@ -16,10 +16,10 @@ export const CRED_HELPER_NAME = "acr-helper";
 export const BINARY_NAME = "docker-credential-acr-helper";
 
 /** Where docker keeps its config: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-export function dockerConfigPath(env: Env): string | null {
+export function dockerConfigPath(env: Env, os: Os = Deno.build.os): string | null {
   if (env.DOCKER_CONFIG) return `${env.DOCKER_CONFIG}/config.json`;
-  const home = env.HOME || env.USERPROFILE;
-  return home ? `${home}/.docker/config.json` : null;
+  // Docker's own rule: the user's profile on Windows, whatever HOME a shell set.
+  return homeOf(env, ".docker/config.json", os);
 }
 
 /** The config file is there but is not a JSON object: it is left alone. */

@@ -125,7 +125,7 @@ export function loadDefaultBackend(): Promise<Backend> {
 export function createHelper(opts: HelperOptions): Helper {
   const env = opts.env;
   const now = opts.now ?? Date.now;
-  const readTextFile = opts.readTextFile ?? localFileReader(env.HOME);
+  const readTextFile = opts.readTextFile ?? localFileReader(homeDir(env));
   const loadBackend = opts.loadBackend ?? loadDefaultBackend;
   const log = opts.log ?? createLogger({ env });
   let opened: Cache | undefined;
