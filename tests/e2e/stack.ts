@@ -67,6 +67,8 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BUNDLE = `${ROOT}dist/docker-credential-acr-helper.js`;
 /** The SDK half of the bundle, which the CLI file imports from beside itself on a cache miss. */
 export const BUNDLE_SDK = `${ROOT}dist/docker-credential-acr-helper.sdk.js`;
+/** The POSIX sh launcher that goes on PATH and runs the CLI file with the release permissions. */
+export const LAUNCHER = `${ROOT}dist/docker-credential-acr-helper`;
 export const HELM = Deno.env.get("E2E_HELM") ?? `${ROOT}tests/e2e/.tools/helm`;
 
 /** Output of one client command. */
@@ -315,12 +317,16 @@ export async function startStack(): Promise<Stack> {
   await enterPrivateNetwork(work);
   const tls = await makeTestTls([...HOSTS, OTHER]);
 
-  // The helper exactly as users install it: the bundle's two files, the CLI named docker-credential-acr-helper on PATH.
+  // The helper exactly as users install it: the launcher on PATH (a symlink), the bundle's two files beside its target.
   const bin = `${work}/bin`;
+  const lib = `${work}/lib/docker-credential-acr-helper`;
   await Deno.mkdir(bin);
-  await Deno.copyFile(BUNDLE, `${bin}/docker-credential-acr-helper`);
-  await Deno.chmod(`${bin}/docker-credential-acr-helper`, 0o755);
-  await Deno.copyFile(BUNDLE_SDK, `${bin}/docker-credential-acr-helper.sdk.js`);
+  await Deno.mkdir(lib, { recursive: true });
+  await Deno.copyFile(LAUNCHER, `${lib}/docker-credential-acr-helper`);
+  await Deno.chmod(`${lib}/docker-credential-acr-helper`, 0o755);
+  await Deno.copyFile(BUNDLE, `${lib}/docker-credential-acr-helper.js`);
+  await Deno.copyFile(BUNDLE_SDK, `${lib}/docker-credential-acr-helper.sdk.js`);
+  await Deno.symlink(`${lib}/docker-credential-acr-helper`, `${bin}/docker-credential-acr-helper`);
   await Deno.symlink(HELM, `${bin}/helm`);
 
   const home = `${work}/home`;
