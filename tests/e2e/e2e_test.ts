@@ -100,6 +100,80 @@ const CLIENTS: Client[] = [
   },
 ];
 
+/**
+ * Every other way a user reaches a registry, through the helper and with no `docker login`: each step is a command;
+ * `expectOk` false marks a preparation step that needs no registry (a tag, writing a file).
+ */
+interface Writer {
+  name: string;
+  steps(host: string, env: Record<string, string>): Promise<string[][]>;
+}
+const otherHost = (host: string) => HOSTS.find((h) => h !== host)!;
+const WRITERS: Writer[] = [
+  {
+    name: "podman push",
+    steps: (host) => Promise.resolve([[...podman(), "push", "--quiet", ref(host), `${host}/e2e/pushed-podman:1`]]),
+  },
+  {
+    name: "skopeo copy between two ACR hosts",
+    steps: (host) =>
+      Promise.resolve([[
+        "skopeo",
+        "copy",
+        "--quiet",
+        `docker://${ref(host)}`,
+        `docker://${otherHost(host)}/e2e/copied:1`,
+      ]]),
+  },
+  {
+    name: "docker push (dockerd)",
+    steps: (host) =>
+      Promise.resolve([["docker", "tag", ref(host), `${host}/e2e/pushed-docker:1`], [
+        "docker",
+        "push",
+        `${host}/e2e/pushed-docker:1`,
+      ]]),
+  },
+  {
+    name: "helm push",
+    steps: (host) =>
+      Promise.resolve([[
+        "helm",
+        "push",
+        `${stack.work}/charts/${host}/${CHART.name}-${CHART.version}.tgz`,
+        `oci://${host}/e2e/charts-pushed`,
+      ]]),
+  },
+  {
+    name: "docker build (legacy builder) FROM a private ACR image",
+    steps: async (host) => {
+      const dir = await Deno.makeTempDir({ dir: stack.work, prefix: "build-" });
+      // No RUN: dockerd here has no network for containers; the point is the authenticated pull of the base.
+      await Deno.writeTextFile(`${dir}/Dockerfile`, `FROM ${ref(host)}\nLABEL built-by=e2e\n`);
+      return [["docker", "build", "--pull", "--quiet", "-t", `e2e-built-${host.split(".")[0]}:1`, dir]];
+    },
+  },
+  {
+    name: "docker-compose pull (docker-py's credential helper client)",
+    steps: async (host) => {
+      const dir = await Deno.makeTempDir({ dir: stack.work, prefix: "compose-" });
+      await Deno.writeTextFile(`${dir}/compose.yml`, `version: "3"\nservices:\n  app:\n    image: ${ref(host)}\n`);
+      return [["docker-compose", "--no-ansi", "-f", `${dir}/compose.yml`, "pull"]];
+    },
+  },
+];
+/** Legacy builder: the CLI sends credentials for every credHelpers registry along with the build. */
+const buildEnv = (env: Record<string, string>) => ({ ...env, DOCKER_BUILDKIT: "0" });
+
+async function runWriter(w: Writer, host: string, env: Record<string, string>): Promise<Ran> {
+  let last: Ran = { code: 0, out: "", ms: 0 };
+  for (const step of await w.steps(host, env)) {
+    last = await sh(step, buildEnv(env));
+    if (last.code !== 0) return last;
+  }
+  return last;
+}
+
 async function lines(file: string): Promise<string[]> {
   return (await Deno.readTextFile(file).catch(() => "")).split("\n").filter(Boolean);
 }
@@ -116,6 +190,18 @@ for (const client of CLIENTS) {
       const helperRuns = (await logLines()).slice(before).filter((l) => l.includes(host));
       assert.ok(helperRuns.length > 0, `${client.name} did not run the helper for ${host}`);
       timings.push({ client: client.name, host, ms: ran.ms });
+    }
+  });
+}
+
+for (const writer of WRITERS) {
+  Deno.test(`e2e: ${writer.name} through the helper (Personal and Enterprise hosts), no docker login`, async () => {
+    for (const host of HOSTS) {
+      const before = (await logLines()).length;
+      const ran = await runWriter(writer, host, stack.env);
+      assert.equal(ran.code, 0, `${writer.name} ${host}: ${ran.out}`);
+      const helperRuns = (await logLines()).slice(before);
+      assert.ok(helperRuns.length > 0, `${writer.name} did not run the helper for ${host}`);
     }
   });
 }
@@ -199,6 +285,17 @@ Deno.test("e2e: with the fake issuing a password the registry rejects, every cli
           l.includes(`http.request.host=${host} `)
         );
         assert.ok(rejected.length > 0, `${client.name} ${host}: the registry saw no rejected password: ${ran.out}`);
+      }
+    }
+    for (const writer of WRITERS) {
+      for (const host of HOSTS) {
+        const before = (await registryLog()).length;
+        const ran = await runWriter(writer, host, env);
+        assert.notEqual(ran.code, 0, `${writer.name} ${host} succeeded with a wrong password: ${ran.out}`);
+        const rejected = (await registryLog()).slice(before).filter((l) =>
+          l.includes(`error authenticating user \\"${REGISTRY_USER}\\": authentication failure`)
+        );
+        assert.ok(rejected.length > 0, `${writer.name} ${host}: the registry saw no rejected password: ${ran.out}`);
       }
     }
     // The helper did answer (a token per registry), so each failure is the registry's rejection.

