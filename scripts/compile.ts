@@ -13,8 +13,19 @@ import { RELEASE_FLAGS } from "../tests/util.ts";
 import { gitCommit, stampCommit } from "./commit.ts";
 
 const { values } = parseArgs({
-  options: { target: { type: "string" }, output: { type: "string", default: "dist/docker-credential-acr-helper" } },
+  options: {
+    target: { type: "string" },
+    output: { type: "string", default: "dist/docker-credential-acr-helper" },
+    // A release build: never with a substitute runtime (DENORT_BIN yields a binary for whatever it points at).
+    release: { type: "boolean", default: false },
+  },
 });
+if (values.release && Deno.env.get("DENORT_BIN")) {
+  console.error(
+    "compile --release: DENORT_BIN is set; a release is built only with the runtime deno downloads for the target",
+  );
+  Deno.exit(1);
+}
 const root = fileURLToPath(new URL("../", import.meta.url));
 const output = values.output.startsWith("/") ? values.output : `${Deno.cwd()}/${values.output}`;
 

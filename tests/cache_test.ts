@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { cacheDir, isFresh, openCache } from "../lib/cache.ts";
 import { redact } from "../lib/log.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
-import { RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
+import { posixOnly, RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAIcache01", accessKeySecret: "CANARY-cache-secret-31c" };
 const KEY2 = { accessKeyId: "LTAIcache02", accessKeySecret: "CANARY-cache-secret-other" };
@@ -51,30 +51,36 @@ const KEY_A = "a".repeat(64);
 const KEY_B = "b".repeat(64);
 const isRoot = (await Deno.stat(await tempHome())).uid === 0;
 
-Deno.test("cache: a symlinked cache directory is neither followed nor written through", async () => {
-  const home = await tempHome();
-  await Deno.mkdir(`${home}/real`);
-  await Deno.symlink(`${home}/real`, `${home}/link`);
-  const warnings: string[] = [];
-  const c = openCache(`${home}/link`, (m) => warnings.push(m));
-  await c.putToken(KEY_A, ENTRY, 0);
-  assert.equal(await c.getToken(KEY_A), null);
-  assert.deepEqual([...Deno.readDirSync(`${home}/real`)], []);
-  assert.match(warnings[0], /symlink/);
-});
+Deno.test(
+  posixOnly("cache: a symlinked cache directory is neither followed nor written through", "symlinks"),
+  async () => {
+    const home = await tempHome();
+    await Deno.mkdir(`${home}/real`);
+    await Deno.symlink(`${home}/real`, `${home}/link`);
+    const warnings: string[] = [];
+    const c = openCache(`${home}/link`, (m) => warnings.push(m));
+    await c.putToken(KEY_A, ENTRY, 0);
+    assert.equal(await c.getToken(KEY_A), null);
+    assert.deepEqual([...Deno.readDirSync(`${home}/real`)], []);
+    assert.match(warnings[0], /symlink/);
+  },
+);
 
-Deno.test("cache: round trip; a renamed or symlinked token file is not used; no probe files left", async () => {
-  const dir = `${await tempHome()}/c`;
-  const c = openCache(dir);
-  await c.putToken(KEY_A, ENTRY, 0);
-  assert.deepEqual(await openCache(dir).getToken(KEY_A), ENTRY);
-  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["instances", "locks", "proofs", "tokens"]);
-  await Deno.rename(`${dir}/tokens/${KEY_A}.json`, `${dir}/tokens/${KEY_B}.json`);
-  assert.equal(await openCache(dir).getToken(KEY_B), null, "a file moved to another key must not be used");
-  await Deno.rename(`${dir}/tokens/${KEY_B}.json`, `${dir}/a.json`);
-  await Deno.symlink(`${dir}/a.json`, `${dir}/tokens/${KEY_A}.json`);
-  assert.equal(await openCache(dir).getToken(KEY_A), null, "a symlinked file must not be followed");
-});
+Deno.test(
+  posixOnly("cache: round trip; a renamed or symlinked token file is not used; no probe files left", "symlinks"),
+  async () => {
+    const dir = `${await tempHome()}/c`;
+    const c = openCache(dir);
+    await c.putToken(KEY_A, ENTRY, 0);
+    assert.deepEqual(await openCache(dir).getToken(KEY_A), ENTRY);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["instances", "locks", "proofs", "tokens"]);
+    await Deno.rename(`${dir}/tokens/${KEY_A}.json`, `${dir}/tokens/${KEY_B}.json`);
+    assert.equal(await openCache(dir).getToken(KEY_B), null, "a file moved to another key must not be used");
+    await Deno.rename(`${dir}/tokens/${KEY_B}.json`, `${dir}/a.json`);
+    await Deno.symlink(`${dir}/a.json`, `${dir}/tokens/${KEY_A}.json`);
+    assert.equal(await openCache(dir).getToken(KEY_A), null, "a symlinked file must not be followed");
+  },
+);
 
 Deno.test({
   name: "cache: files and directories owned by another user are not used",
@@ -93,21 +99,24 @@ Deno.test({
   },
 });
 
-Deno.test("get: warm get makes no API call; files are 0600 in a 0700 dir, without the key id", () =>
-  withFake(async (env) => {
-    const first = await runHelper(["get"], PERSONAL, env);
-    const second = await runHelper(["get"], PERSONAL, env);
-    assert.equal(second.code, 0);
-    assert.equal(JSON.parse(second.stdout).Secret, JSON.parse(first.stdout).Secret);
-    assert.equal(fake.calls.total, 1);
-    const dir = `${env.HOME}/.cache/docker-credential-acr-helper`;
-    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
-    for await (const f of Deno.readDir(`${dir}/tokens`)) {
-      assert.equal((await Deno.stat(`${dir}/tokens/${f.name}`)).mode! & 0o777, 0o600);
-      const text = await Deno.readTextFile(`${dir}/tokens/${f.name}`);
-      assert.ok(!text.includes(KEY.accessKeyId) && !text.includes(KEY.accessKeySecret));
-    }
-  }));
+Deno.test(
+  posixOnly("get: warm get makes no API call; files are 0600 in a 0700 dir, without the key id", "Unix modes"),
+  () =>
+    withFake(async (env) => {
+      const first = await runHelper(["get"], PERSONAL, env);
+      const second = await runHelper(["get"], PERSONAL, env);
+      assert.equal(second.code, 0);
+      assert.equal(JSON.parse(second.stdout).Secret, JSON.parse(first.stdout).Secret);
+      assert.equal(fake.calls.total, 1);
+      const dir = `${env.HOME}/.cache/docker-credential-acr-helper`;
+      assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+      for await (const f of Deno.readDir(`${dir}/tokens`)) {
+        assert.equal((await Deno.stat(`${dir}/tokens/${f.name}`)).mode! & 0o777, 0o600);
+        const text = await Deno.readTextFile(`${dir}/tokens/${f.name}`);
+        assert.ok(!text.includes(KEY.accessKeyId) && !text.includes(KEY.accessKeySecret));
+      }
+    }),
+);
 
 Deno.test("get: an install without --allow-sys=uid still caches (probe file), with nothing on stderr and no probe left", () =>
   withFake(async (env) => {

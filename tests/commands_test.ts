@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { fakeEnv, runHelper, tempHome } from "./util.ts";
+import { fakeEnv, posixOnly, runHelper, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAInode0001", accessKeySecret: "CANARY-node-secret" };
 const PROD_KEY = { accessKeyId: "LTAIprod0001", accessKeySecret: "CANARY-prod-secret" };
@@ -271,21 +271,27 @@ Deno.test("configure-docker: adds credHelpers, keeps every other key, .bak, idem
   ]);
 });
 
-Deno.test("configure-docker: new file 0600 under DOCKER_CONFIG; --dry-run writes nothing; PATH warning", async () => {
-  const { home } = await dockerEnv();
-  const env = { HOME: home, PATH: "/usr/bin:/bin", DOCKER_CONFIG: `${home}/dc` };
-  const dry = await runHelper(["configure-docker", "--registry", PERSONAL, "--dry-run"], "", env);
-  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
-  assert.match(dry.stdout, /"registry\.cn-hangzhou\.aliyuncs\.com": "acr-helper"/);
-  assert.match(dry.stderr, /^warning: docker-credential-acr-helper is not on PATH/);
-  await assert.rejects(Deno.stat(`${home}/dc/config.json`));
-  const r = await runHelper(["configure-docker", "--registry", PERSONAL], "", env);
-  assert.equal(r.code, 0, r.stdout);
-  assert.equal((await Deno.stat(`${home}/dc/config.json`)).mode! & 0o777, 0o600);
-  assert.deepEqual(JSON.parse(await Deno.readTextFile(`${home}/dc/config.json`)), {
-    credHelpers: { [PERSONAL]: "acr-helper" },
-  });
-});
+Deno.test(
+  posixOnly(
+    "configure-docker: new file 0600 under DOCKER_CONFIG; --dry-run writes nothing; PATH warning",
+    "Unix modes",
+  ),
+  async () => {
+    const { home } = await dockerEnv();
+    const env = { HOME: home, PATH: "/usr/bin:/bin", DOCKER_CONFIG: `${home}/dc` };
+    const dry = await runHelper(["configure-docker", "--registry", PERSONAL, "--dry-run"], "", env);
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+    assert.match(dry.stdout, /"registry\.cn-hangzhou\.aliyuncs\.com": "acr-helper"/);
+    assert.match(dry.stderr, /^warning: docker-credential-acr-helper is not on PATH/);
+    await assert.rejects(Deno.stat(`${home}/dc/config.json`));
+    const r = await runHelper(["configure-docker", "--registry", PERSONAL], "", env);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal((await Deno.stat(`${home}/dc/config.json`)).mode! & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${home}/dc/config.json`)), {
+      credHelpers: { [PERSONAL]: "acr-helper" },
+    });
+  },
+);
 
 Deno.test("configure-docker: refuses a file that is not JSON (untouched), unknown hosts and bad flags", async () => {
   const { home, env } = await dockerEnv();

@@ -2,7 +2,16 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { assertNoSecrets, CANARY_KEY, CANARY_STS, fakeEnv, runChecked, type RunResult, tempHome } from "./util.ts";
+import {
+  assertNoSecrets,
+  CANARY_KEY,
+  CANARY_STS,
+  fakeEnv,
+  linuxOnly,
+  runChecked,
+  type RunResult,
+  tempHome,
+} from "./util.ts";
 
 const KEY = CANARY_KEY;
 const STS = CANARY_STS;
@@ -411,8 +420,8 @@ Deno.test("cli: usage, version, unknown action", async () => {
 });
 
 Deno.test({
-  name: "cli: get with a terminal on stdin prints how to use it instead of waiting",
-  ignore: !(await Deno.stat("/usr/bin/script").then(() => true, () => false)),
+  ...linuxOnly("cli: get with a terminal on stdin prints how to use it instead of waiting", "util-linux script"),
+  ignore: linuxOnly("", "").ignore || !(await Deno.stat("/usr/bin/script").then(() => true, () => false)),
   fn: async () => {
     const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

@@ -8,7 +8,13 @@ import { startFakeAcr } from "./fake/server.ts";
 import { CANARY_KEY, fakeEnv } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const has = (cmd: string) => new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`] }).outputSync().success;
+const has = (cmd: string) => {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`] }).outputSync().success;
+  } catch {
+    return false; // no sh at all (Windows): the launcher is not for this platform
+  }
+};
 
 async function install(): Promise<string> {
   const built = await new Deno.Command(Deno.execPath(), { args: ["task", "--quiet", "bundle"], cwd: root }).output();

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { CANARY_KEY, fakeEnv, runHelper, spawnHelper, tempHome } from "./util.ts";
+import { CANARY_KEY, fakeEnv, linuxOnly, posixOnly, runHelper, spawnHelper, tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 const ENTERPRISE = "prod-registry.cn-hangzhou.cr.aliyuncs.com";
@@ -160,35 +160,38 @@ Deno.test("get: an instance id changed in env or in the config file takes effect
     assert.deepEqual(fake.issued.length, 2);
   }));
 
-Deno.test("get: a SIGSTOPped lock holder delays other gets by a few seconds, not the whole deadline", () =>
-  withFake({}, async (fake) => {
-    const env = await fakeEnv(fake.url, CANARY_KEY, {
-      DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL: "debug",
-      DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: `${await tempHome()}/log`,
-    });
-    // The holder's call stalls: it is inside the lock when we stop it.
-    fake.injectFault({ type: "delay", ms: 60_000 }, 1, "personalToken");
-    const holder = spawnHelper(["get"], env);
-    const w = holder.stdin.getWriter();
-    await w.write(new TextEncoder().encode(PERSONAL));
-    await w.close();
-    for (let i = 0; i < 200 && fake.calls.personalToken === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(fake.calls.personalToken, 1, "the holder reached the API");
-    Deno.kill(holder.pid, "SIGSTOP");
-    try {
-      const started = Date.now();
-      const r = await runHelper(["get"], PERSONAL, env);
-      const ms = Date.now() - started;
-      console.log(`get behind a stopped lock holder: exit ${r.code} in ${ms} ms`);
-      assert.equal(r.code, 0, r.stdout);
-      assert.ok(ms < 15_000, `took ${ms} ms`);
-      const log = Deno.readTextFileSync(env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE);
-      assert.match(log, /lock for registry\.cn-hangzhou\.aliyuncs\.com not acquired in 5000 ms/);
-    } finally {
-      Deno.kill(holder.pid, "SIGKILL");
-      await holder.output().catch(() => {});
-    }
-  }));
+Deno.test(
+  posixOnly("get: a SIGSTOPped lock holder delays other gets by a few seconds, not the whole deadline", "SIGSTOP"),
+  () =>
+    withFake({}, async (fake) => {
+      const env = await fakeEnv(fake.url, CANARY_KEY, {
+        DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL: "debug",
+        DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: `${await tempHome()}/log`,
+      });
+      // The holder's call stalls: it is inside the lock when we stop it.
+      fake.injectFault({ type: "delay", ms: 60_000 }, 1, "personalToken");
+      const holder = spawnHelper(["get"], env);
+      const w = holder.stdin.getWriter();
+      await w.write(new TextEncoder().encode(PERSONAL));
+      await w.close();
+      for (let i = 0; i < 200 && fake.calls.personalToken === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(fake.calls.personalToken, 1, "the holder reached the API");
+      Deno.kill(holder.pid, "SIGSTOP");
+      try {
+        const started = Date.now();
+        const r = await runHelper(["get"], PERSONAL, env);
+        const ms = Date.now() - started;
+        console.log(`get behind a stopped lock holder: exit ${r.code} in ${ms} ms`);
+        assert.equal(r.code, 0, r.stdout);
+        assert.ok(ms < 15_000, `took ${ms} ms`);
+        const log = Deno.readTextFileSync(env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE);
+        assert.match(log, /lock for registry\.cn-hangzhou\.aliyuncs\.com not acquired in 5000 ms/);
+      } finally {
+        Deno.kill(holder.pid, "SIGKILL");
+        await holder.output().catch(() => {});
+      }
+    }),
+);
 
 Deno.test("get: a missing HOME is not created; the get works without a cache, with nothing on stderr", () =>
   withFake({}, async (fake) => {
@@ -226,8 +229,11 @@ function removeIfThere(path: string) {
 }
 
 Deno.test({
-  name: "root with another user's HOME: no root-owned files in it; doctor warns with the fix; configure-docker refuses",
-  ignore: !isRoot,
+  ...linuxOnly(
+    "root with another user's HOME: no root-owned files in it; doctor warns with the fix; configure-docker refuses",
+    "useradd, root",
+  ),
+  ignore: linuxOnly("", "").ignore || !isRoot,
   fn: () =>
     withFake({}, async (fake) => {
       const user = await testUser();
@@ -271,8 +277,11 @@ function libfaketime(): string | null {
 const FAKETIME = libfaketime();
 
 Deno.test({
-  name: "clock 10 min behind: an expired password is never served (lifetimes on the service's clock)",
-  ignore: FAKETIME === null,
+  ...linuxOnly(
+    "clock 10 min behind: an expired password is never served (lifetimes on the service's clock)",
+    "libfaketime",
+  ),
+  ignore: linuxOnly("", "").ignore || FAKETIME === null,
   fn: () =>
     withFake({ tokenTtlMs: 5 * 60_000 }, async (fake) => {
       const env = await fakeEnv(fake.url);
@@ -288,8 +297,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "clock 2 h ahead: the cache still hits and the kubelet is told to cache for half the token's life",
-  ignore: FAKETIME === null,
+  ...linuxOnly(
+    "clock 2 h ahead: the cache still hits and the kubelet is told to cache for half the token's life",
+    "libfaketime",
+  ),
+  ignore: linuxOnly("", "").ignore || FAKETIME === null,
   fn: () =>
     withFake({}, async (fake) => {
       const env = { ...(await fakeEnv(fake.url)), LD_PRELOAD: FAKETIME!, FAKETIME: "+2h" };

@@ -19,7 +19,7 @@ import { planToken, tokenKey } from "../lib/target.ts";
 import { readThrough } from "../lib/token_cache.ts";
 import { stsRoute } from "../lib/endpoints.ts";
 import { askRoleName, type MetadataRequest } from "../lib/ecs_metadata.ts";
-import { tempHome } from "./util.ts";
+import { posixOnly, tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 const ENTERPRISE = "team-registry.cn-hangzhou.cr.aliyuncs.com";
@@ -402,22 +402,28 @@ Deno.test("pod proof: lives until the STS credentials or the token expire, which
 
 // 6. Never create directories that are not yours
 
-Deno.test("own dirs: created under our own directory; never $HOME itself, never in another user's directory", async () => {
-  const base = await tempHome();
-  const uid = Deno.statSync(base).uid!;
-  assert.equal(makeOwnDir(`${base}/.cache/x`, { uid, home: base }), null);
-  assert.equal(Deno.statSync(`${base}/.cache/x`).mode! & 0o777, 0o700);
-  assert.match(
-    makeOwnDir(`${base}/gone/.cache/x`, { uid, home: `${base}/gone` })!,
-    /HOME \(.*\/gone\) does not exist; not creating it/,
-  );
-  assert.throws(() => Deno.statSync(`${base}/gone`), Deno.errors.NotFound);
-  assert.match(makeOwnDir(`${base}/y/z`, { uid: uid + 1, home: null })!, /belongs to uid \d+, not to this user/);
-  assert.throws(() => Deno.statSync(`${base}/y`), Deno.errors.NotFound);
-  const status = cacheDirStatus(`${base}/other/c`, { uid: uid + 1, home: base });
-  assert.equal(status.ok, false);
-  assert.match(status.fix!, /DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR/);
-});
+Deno.test(
+  posixOnly(
+    "own dirs: created under our own directory; never $HOME itself, never in another user's directory",
+    "file owners",
+  ),
+  async () => {
+    const base = await tempHome();
+    const uid = Deno.statSync(base).uid!;
+    assert.equal(makeOwnDir(`${base}/.cache/x`, { uid, home: base }), null);
+    assert.equal(Deno.statSync(`${base}/.cache/x`).mode! & 0o777, 0o700);
+    assert.match(
+      makeOwnDir(`${base}/gone/.cache/x`, { uid, home: `${base}/gone` })!,
+      /HOME \(.*\/gone\) does not exist; not creating it/,
+    );
+    assert.throws(() => Deno.statSync(`${base}/gone`), Deno.errors.NotFound);
+    assert.match(makeOwnDir(`${base}/y/z`, { uid: uid + 1, home: null })!, /belongs to uid \d+, not to this user/);
+    assert.throws(() => Deno.statSync(`${base}/y`), Deno.errors.NotFound);
+    const status = cacheDirStatus(`${base}/other/c`, { uid: uid + 1, home: base });
+    assert.equal(status.ok, false);
+    assert.match(status.fix!, /DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR/);
+  },
+);
 
 Deno.test("cache: a missing HOME is never created; the get works without the cache and the log says why", async () => {
   const home = `${await tempHome()}/missing-home`;

