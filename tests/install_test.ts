@@ -1,0 +1,190 @@
+/**
+ * install.sh against a loopback HTTP server laid out exactly as a release (issue 15, point 1). The archives carry
+ * the bundle-based stand-in for a binary (its sh launcher, with the two .js files in lib/): no compiled binary can
+ * be built here. A good archive installs and answers `get`; a tampered archive, a wrong checksum file and a binary
+ * that does not run are each refused and leave nothing behind.
+ */
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { startFakeAcr } from "./fake/server.ts";
+import { CANARY_KEY, fakeEnv, linuxOnly } from "./util.ts";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const NAME = "docker-credential-acr-helper";
+const ARCH = Deno.build.arch === "aarch64" ? "arm64" : "amd64";
+
+async function sh(cmd: string[], env: Record<string, string>, cwd?: string) {
+  const o = await new Deno.Command(cmd[0], { args: cmd.slice(1), env, clearEnv: true, cwd }).output();
+  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
+}
+
+/** A release directory: v<version>/<archive>.tar.gz and checksums.txt, and `latest`. */
+async function release(web: string, version: string, tweak: { broken?: boolean } = {}): Promise<string> {
+  const stage = await Deno.makeTempDir();
+  const dir = `${stage}/${NAME}_${version}_linux_${ARCH}`;
+  await Deno.mkdir(`${dir}/lib`, { recursive: true });
+  if (tweak.broken) {
+    // A binary that does not run here (as a wrong-architecture or musl binary would not).
+    await Deno.writeTextFile(`${dir}/${NAME}`, "#!/nonexistent/interpreter\n");
+  } else {
+    await Deno.copyFile(`${root}dist/${NAME}`, `${dir}/${NAME}`);
+  }
+  await Deno.chmod(`${dir}/${NAME}`, 0o755);
+  // The stand-in for a newer release: the same bundle saying another version (lib/version.ts's VERSION).
+  const js = (await Deno.readTextFile(`${root}dist/${NAME}.js`)).replace(
+    /(var VERSION\d* = )"0\.1\.0"/,
+    `$1"${version}"`,
+  );
+  await Deno.writeTextFile(`${dir}/lib/${NAME}.js`, js);
+  await Deno.copyFile(`${root}dist/${NAME}.sdk.js`, `${dir}/lib/${NAME}.sdk.js`);
+  for (const f of ["LICENSE", "THIRD_PARTY_NOTICES", "README.md"]) await Deno.copyFile(`${root}${f}`, `${dir}/${f}`);
+  await Deno.copyFile(`${root}docs/${NAME}.1`, `${dir}/${NAME}.1`);
+  await Deno.mkdir(`${web}/v${version}`, { recursive: true });
+  const archive = `${NAME}_${version}_linux_${ARCH}.tar.gz`;
+  const r = await sh(
+    ["bash", `${root}scripts/release/package.sh`, dir, `${web}/v${version}/${archive}`, "1700000000"],
+    {
+      PATH: Deno.env.get("PATH")!,
+    },
+  );
+  assert.equal(r.code, 0, r.err);
+  const sum = (await sh(["sha256sum", archive], { PATH: Deno.env.get("PATH")! }, `${web}/v${version}`)).out;
+  await Deno.writeTextFile(`${web}/v${version}/checksums.txt`, sum);
+  await Deno.writeTextFile(`${web}/latest`, `v${version}\n`);
+  return `${web}/v${version}/${archive}`;
+}
+
+function serve(dir: string) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    try {
+      return new Response(await Deno.readFile(`${dir}${path}`));
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+Deno.test(
+  linuxOnly(
+    "install.sh: checks, installs atomically, upgrades in place, configures docker; refuses what is wrong",
+    "sh, GNU tar",
+  ),
+  async () => {
+    const built = await new Deno.Command(Deno.execPath(), { args: ["task", "--quiet", "bundle"], cwd: root }).output();
+    assert.ok(built.success);
+    const web = await Deno.makeTempDir();
+    const http = serve(web);
+    const fake = startFakeAcr({ keys: [CANARY_KEY] });
+    try {
+      const home = await Deno.makeTempDir();
+      const prefix = `${home}/prefix with space`;
+      const env = {
+        PATH: `${Deno.execPath().replace(/\/[^/]+$/, "")}:/usr/bin:/bin`,
+        HOME: home,
+        DOCKER_CONFIG: `${home}/.docker`,
+        ACR_HELPER_SKIP_ATTESTATION: "1",
+      };
+      const install = (...args: string[]) =>
+        sh(["sh", `${root}install.sh`, "--base-url", http.url, "--prefix", prefix, ...args], env);
+      const installed = `${prefix}/bin/${NAME}`;
+      const nothing = () => {
+        try {
+          return [...Deno.readDirSync(prefix)].length === 0;
+        } catch {
+          return true;
+        }
+      };
+
+      // A tampered archive: the bytes changed after checksums.txt was written.
+      const archive = await release(web, "0.1.0");
+      const bytes = await Deno.readFile(archive);
+      bytes[bytes.length - 10] ^= 0xff;
+      await Deno.writeFile(archive, bytes);
+      let r = await install();
+      assert.equal(r.code, 1);
+      assert.match(
+        r.err,
+        /^install\.sh: docker-credential-acr-helper_0\.1\.0_linux_\w+\.tar\.gz: SHA-256 [0-9a-f]{64} does not match checksums\.txt \([0-9a-f]{64}\); nothing installed\n$/,
+      );
+      assert.ok(nothing(), "a tampered archive left files behind");
+
+      // A checksum file without an entry for the archive.
+      await release(web, "0.1.0");
+      await Deno.writeTextFile(`${web}/v0.1.0/checksums.txt`, `${"0".repeat(64)}  other.tar.gz\n`);
+      r = await install();
+      assert.equal(r.code, 1);
+      assert.match(
+        r.err,
+        /checksums\.txt has no entry for docker-credential-acr-helper_0\.1\.0_linux_\w+\.tar\.gz; nothing installed/,
+      );
+      assert.ok(nothing());
+
+      // A binary that does not run here.
+      await release(web, "0.1.0", { broken: true });
+      r = await install();
+      assert.equal(r.code, 1);
+      assert.match(r.err, /the downloaded binary does not run on this machine .*; nothing installed/);
+      assert.ok(nothing());
+
+      // A good release (the latest, found by itself): installed, on PATH or not said so, and it answers get.
+      await release(web, "0.1.0");
+      r = await install("--configure-docker", "registry.cn-hangzhou.aliyuncs.com");
+      assert.equal(r.code, 0, r.out + r.err);
+      assert.match(
+        r.out,
+        new RegExp(`^installed docker-credential-acr-helper 0\\.1\\.0 in ${prefix}/bin\\nnote: .* is not on PATH`),
+      );
+      assert.match(
+        await Deno.readTextFile(`${home}/.docker/config.json`),
+        /"registry\.cn-hangzhou\.aliyuncs\.com": "acr-helper"/,
+      );
+      assert.ok(Deno.statSync(`${prefix}/share/man/man1/${NAME}.1`).isFile);
+      const get = await new Deno.Command(installed, {
+        args: ["get"],
+        env: { ...(await fakeEnv(fake.url)), PATH: env.PATH, ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true" },
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const w = get.stdin.getWriter();
+      await w.write(new TextEncoder().encode("registry.cn-hangzhou.aliyuncs.com"));
+      await w.close();
+      const out = await get.output();
+      assert.equal(JSON.parse(new TextDecoder().decode(out.stdout)).Secret, fake.issued[0]);
+
+      // Run again for a newer release: upgraded in place, no stray temp files.
+      await release(web, "0.1.1");
+      r = await install();
+      assert.equal(r.code, 0, r.err);
+      const v = await sh([installed, "version"], env);
+      assert.match(v.out, /^docker-credential-acr-helper 0\.1\.1 /);
+      assert.deepEqual([...Deno.readDirSync(`${prefix}/bin`)].map((e) => e.name), [NAME]);
+
+      // A machine it does not support: one line.
+      r = await sh(["sh", `${root}install.sh`, "--base-url", http.url, "--prefix", prefix], {
+        ...env,
+        ACR_HELPER_UNAME_M: "riscv64",
+      });
+      assert.deepEqual([r.code, r.err], [
+        1,
+        "install.sh: riscv64 is not supported (linux and darwin, amd64 and arm64)\n",
+      ]);
+    } finally {
+      await fake.close();
+      await http.close();
+    }
+  },
+);
+
+Deno.test({
+  ...linuxOnly("install.sh: shellcheck-clean POSIX sh", "shellcheck"),
+  fn: async () => {
+    const r = await new Deno.Command("shellcheck", { args: ["-s", "sh", `${root}install.sh`] }).output().catch(() =>
+      null
+    );
+    if (r === null) return; // .ci/run installs shellcheck; a workstation without it only skips this
+    assert.ok(r.success, new TextDecoder().decode(r.stdout));
+  },
+});
