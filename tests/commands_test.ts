@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
+import { kubeletMatches } from "./kubelet_match.ts";
 import { makeTestTls } from "./fake/tls.ts";
 import { fakeEnv, posixOnly, runHelper, tempHome } from "./util.ts";
 
@@ -166,24 +167,6 @@ Deno.test("kubelet: a role annotation without a provider ARN or without a token 
     assert.match(noToken.stderr, /sent no service account token; set tokenAttributes/);
     assert.equal(fake.calls.total, 0);
   }));
-
-/**
- * The kubelet's matching rule (pkg/credentialprovider keyring.go `URLsMatch`): the same number of dot-separated
- * labels, each globbed on its own (`*` never crosses a dot), and the ports equal: a pattern without a port never
- * matches an image with one.
- */
-function kubeletMatches(pattern: string, image: string): boolean {
-  const split = (s: string) => {
-    const hostPort = s.split("/")[0];
-    const m = /^(.*?)(?::(\d+))?$/.exec(hostPort)!;
-    return { labels: m[1].split("."), port: m[2] ?? "" };
-  };
-  const [p, t] = [split(pattern), split(image)];
-  if (p.port !== t.port || p.labels.length !== t.labels.length) return false;
-  return p.labels.every((glob, i) =>
-    new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^.]*")}$`).test(t.labels[i])
-  );
-}
 
 Deno.test("kubelet matching rule: ports must be equal, one label per *", () => {
   assert.ok(kubeletMatches("*.*.aliyuncs.com", "registry.cn-hangzhou.aliyuncs.com/a"));

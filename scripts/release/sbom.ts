@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { npmCacheDir, shippedPackages, splitPackage } from "../notices.ts";
+import { type Lock, npmCacheDir, shippedPackages, splitPackage } from "../notices.ts";
 
 /** The SBOM for `lock`, reading licenses from Deno's npm cache when it has the package. */
-export async function sbom(lock: { npm?: Record<string, unknown> }, version: string, npmDir: string) {
+export async function sbom(lock: Lock, version: string, npmDir: string) {
   const components = [];
   for (const key of shippedPackages(lock)) {
     const [name, v] = splitPackage(key);
