@@ -7,6 +7,7 @@ import { describeUnexpected, handleAction, HelperError, isAction } from "./lib/p
 import { createLogger } from "./lib/log.ts";
 import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
+import { joinChunks } from "./lib/files.ts";
 
 const MAX_STDIN = 1 << 20;
 
@@ -51,12 +52,7 @@ function readStdin(): Promise<string> {
     }
     chunks.push(buf.slice(0, n));
   }
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
+  const all = joinChunks(chunks, total);
   return Promise.resolve(decode(all));
 }
 

@@ -15,6 +15,7 @@
  */
 import { type Cache, cacheKey } from "./cache.ts";
 import type { Env } from "./config.ts";
+import { joinChunks } from "./files.ts";
 
 /** The instance metadata service's address. */
 export const METADATA_HOST = "100.100.100.200";
@@ -127,12 +128,7 @@ export const metadataRequest: MetadataRequest = async (method, path, headers, ti
       if (size > MAX_ANSWER_BYTES) throw new Error("the instance metadata answer is too large");
       chunks.push(buf.slice(0, n));
     }
-    const all = new Uint8Array(size);
-    let off = 0;
-    for (const c of chunks) {
-      all.set(c, off);
-      off += c.length;
-    }
+    const all = joinChunks(chunks, size);
     const text = new TextDecoder().decode(all);
     const headEnd = text.indexOf("\r\n\r\n");
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);

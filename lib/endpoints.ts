@@ -84,11 +84,6 @@ export function routeKeyText(route: ApiRoute): string {
   return route.kind === "fixed" ? route.text : `vpc-first ${route.vpc} ${route.public}`;
 }
 
-/** Parses an endpoint text (`host[:port]` is HTTPS). Throws ConfigError naming `what`. */
-export function endpointOf(text: string, what: string): Endpoint {
-  return parseEndpoint(text, what);
-}
-
 /** Tries to open a TCP connection; resolves to null when it worked, else why not. */
 export type ConnectProbe = (host: string, port: number, timeoutMs: number) => Promise<string | null>;
 
@@ -134,7 +129,7 @@ const VPC_FAILS_TTL_MS = 3600_000;
  * lookup an hour, not a timeout on every pull.
  */
 export async function resolveApiEndpoint(route: ApiRoute, o: ResolveOptions): Promise<Endpoint> {
-  if (route.kind === "fixed") return endpointOf(route.text, route.why);
+  if (route.kind === "fixed") return parseEndpoint(route.text, route.why);
   const key = await cacheKey("vpc-endpoint", route.vpc);
   const remembered = await o.cache.getRecord(key, o.now());
   if (remembered === "vpc" || remembered === "public") {

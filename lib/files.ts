@@ -54,3 +54,14 @@ function listed(base: string, rest: string): boolean {
   }
   return true;
 }
+
+/** Chunks read one after another, as one array (`total`: their summed length). */
+export function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return all;
+}

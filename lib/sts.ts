@@ -8,6 +8,7 @@
  * @module
  */
 import { localExpiry } from "./clock.ts";
+import { joinChunks } from "./files.ts";
 
 /** STS credentials. */
 export interface StsCredentials {
@@ -114,11 +115,6 @@ async function readCapped(res: Response, max: number): Promise<string> {
     }
     chunks.push(value);
   }
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
+  const all = joinChunks(chunks, size);
   return new TextDecoder().decode(all);
 }

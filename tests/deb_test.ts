@@ -6,17 +6,14 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, linuxOnly } from "./util.ts";
+import { CANARY_KEY, exec, linuxOnly } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const NAME = "docker-credential-acr-helper";
 const has = (cmd: string) => new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`] }).outputSync().success;
 const usable = Deno.build.os === "linux" && Deno.uid() === 0 && has("dpkg-deb") && has("unshare");
 
-async function sh(cmd: string[], env: Record<string, string> = {}) {
-  const o = await new Deno.Command(cmd[0], { args: cmd.slice(1), cwd: root, env: { ...env } }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const sh = (cmd: string[], env: Record<string, string> = {}) => exec(cmd, { env, cwd: root });
 
 async function build(out: string) {
   const r = await sh([Deno.execPath(), "task", "--quiet", "deb", "--out", out], { SOURCE_DATE_EPOCH: "1700000000" });

@@ -7,16 +7,13 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, fakeEnv, linuxOnly } from "./util.ts";
+import { CANARY_KEY, exec, fakeEnv, linuxOnly } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const NAME = "docker-credential-acr-helper";
 const ARCH = Deno.build.arch === "aarch64" ? "arm64" : "amd64";
 
-async function sh(cmd: string[], env: Record<string, string>, cwd?: string) {
-  const o = await new Deno.Command(cmd[0], { args: cmd.slice(1), env, clearEnv: true, cwd }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const sh = (cmd: string[], env: Record<string, string>, cwd?: string) => exec(cmd, { env, clearEnv: true, cwd });
 
 /** A release directory: v<version>/<archive>.tar.gz and checksums.txt, and `latest`. */
 async function release(web: string, version: string, tweak: { broken?: boolean } = {}): Promise<string> {

@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { kubeletMatches } from "./kubelet_match.ts";
-import { linuxOnly } from "./util.ts";
+import { exec, linuxOnly } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const NAME = "docker-credential-acr-helper";
@@ -21,22 +21,8 @@ const has = (cmd: string) => {
   }
 };
 
-async function sh(cmd: string[], env: Record<string, string> = {}, stdin = "") {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    cwd: root,
-    env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin)).catch(() => {});
-  await w.close().catch(() => {});
-  const o = await child.output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const sh = (cmd: string[], env: Record<string, string> = {}, stdin = "") =>
+  exec(cmd, { env, clearEnv: true, cwd: root, stdin });
 const PATH = { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" };
 /** chroot(8), which lives in sbin: not on every user's PATH. */
 const CHROOT = ["/usr/sbin/chroot", "/sbin/chroot", "/usr/bin/chroot"].find((p) => {

@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, fakeEnv } from "./util.ts";
+import { CANARY_KEY, exec, fakeEnv } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const has = (cmd: string) => {
@@ -36,24 +36,7 @@ async function install(): Promise<string> {
   return dir;
 }
 
-function run(cmd: string[], stdin: string, env: Record<string, string>) {
-  const child = new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .spawn();
-  const w = child.stdin.getWriter();
-  w.write(new TextEncoder().encode(stdin)).then(() => w.close()).catch(() => {});
-  return child.output().then((o) => ({
-    code: o.code,
-    stdout: new TextDecoder().decode(o.stdout),
-    stderr: new TextDecoder().decode(o.stderr),
-  }));
-}
+const run = (cmd: string[], stdin: string, env: Record<string, string>) => exec(cmd, { env, clearEnv: true, stdin });
 
 Deno.test({
   name:
@@ -81,8 +64,8 @@ Deno.test({
       ) {
         for (let i = 0; i < 2; i++) {
           const r = await run(["busybox", "sh", launcher, "get"], "registry.cn-hangzhou.aliyuncs.com", env);
-          assert.equal(r.code, 0, r.stdout + r.stderr);
-          assert.equal(JSON.parse(r.stdout).Secret, fake.issued[0]);
+          assert.equal(r.code, 0, r.out + r.err);
+          assert.equal(JSON.parse(r.out).Secret, fake.issued[0]);
         }
       }
       assert.equal(fake.calls.personalToken, 1, "every get after the first was a cache hit");
@@ -122,15 +105,15 @@ Deno.test({
         ],
         "registry.cn-hangzhou.aliyuncs.com",
         { ...env, PATH: "/usr/bin:/bin" },
-      ).catch((e) => ({ code: -1, stdout: String(e), stderr: "" }));
+      ).catch((e) => ({ code: -1, out: String(e), err: "" }));
       // PATH for unshare itself; the launcher then gets PATH=/usr/bin:/bin, where deno is hidden by the bind mounts.
-      const line = where === "stdout" ? r.stdout : r.stderr;
-      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const line = where === "stdout" ? r.out : r.err;
+      assert.equal(r.code, 1, r.out + r.err);
       assert.match(
         line,
         /^docker-credential-acr-helper: deno \(2\.9\.6\) is not on PATH .*use the release binary, which needs no Deno\n$/,
       );
-      assert.equal(where === "stdout" ? r.stderr : r.stdout, "");
+      assert.equal(where === "stdout" ? r.err : r.out, "");
     }
   },
 });

@@ -7,16 +7,14 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { archiveName, checkFileType, TARGETS } from "../scripts/release/targets.ts";
 import { smoke } from "../scripts/release/smoke.ts";
+import { exec } from "./util.ts";
 import { sbom } from "../scripts/release/sbom.ts";
 import { npmCacheDir, shippedPackages } from "../scripts/notices.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const linux = Deno.build.os === "linux";
 
-async function sh(cmd: string[], env: Record<string, string> = {}) {
-  const o = await new Deno.Command(cmd[0], { args: cmd.slice(1), cwd: root, env }).output();
-  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-}
+const sh = (cmd: string[], env: Record<string, string> = {}) => exec(cmd, { env, cwd: root });
 
 Deno.test("release: six targets, Windows arm64 included, each with the file(1) type its binary must have", async () => {
   assert.deepEqual(TARGETS.map((t) => `${t.os}/${t.arch}`), [

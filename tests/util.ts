@@ -207,3 +207,35 @@ export async function runChecked(
   }
   return r;
 }
+
+/** What a finished command printed. */
+export interface Executed {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * Runs any command to completion with `stdin` written and closed: its exit code and output as text. With
+ * `clearEnv`, `env` is the whole environment; otherwise it is added to this process's.
+ */
+export async function exec(
+  cmd: string[],
+  o: { env?: Record<string, string>; clearEnv?: boolean; cwd?: string; stdin?: string } = {},
+): Promise<Executed> {
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    env: o.env,
+    clearEnv: o.clearEnv,
+    cwd: o.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  // A command that exits without reading closes the pipe: that is its answer, not an error.
+  await w.write(new TextEncoder().encode(o.stdin ?? "")).catch(() => {});
+  await w.close().catch(() => {});
+  const r = await child.output();
+  return { code: r.code, out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr) };
+}

@@ -8,8 +8,8 @@
  * @module
  */
 import { cacheDir, cacheDirStatus } from "../cache.ts";
-import { configPath, envTransport, homeDir } from "../config.ts";
-import { endpointOf, stsRoute, tcpProbe } from "../endpoints.ts";
+import { configPath, envTransport, homeDir, parseEndpoint } from "../config.ts";
+import { stsRoute, tcpProbe } from "../endpoints.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
 import { proxyConfigured, proxyForUrl } from "../proxy.ts";
@@ -142,7 +142,7 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
           : "per registry: cr.<region>.aliyuncs.com, or cr-vpc.<region>.aliyuncs.com for VPC hosts (give HOST to see)",
       );
     } else if (plan.route.kind === "fixed") {
-      const e = endpointOf(plan.route.text, "API endpoint");
+      const e = parseEndpoint(plan.route.text, "API endpoint");
       apiUrl = `${e.protocol}://${e.host}/`;
       line("ok", "API endpoint", `${e.protocol}://${e.host} (${plan.route.why})`);
     } else {

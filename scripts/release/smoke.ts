@@ -10,6 +10,7 @@
  * @module
  */
 import { startFakeAcr } from "../../tests/fake/server.ts";
+import { exec } from "../../tests/util.ts";
 
 const KEY = { accessKeyId: "LTAIsmoke", accessKeySecret: "smoke-secret" };
 const HOST = "registry.cn-hangzhou.aliyuncs.com";
@@ -45,25 +46,9 @@ export async function smoke(command: string[], expectVersion?: string): Promise<
     const v = Deno.env.get(k);
     if (v !== undefined) env[k] = v;
   }
-  const run = async (args: string[], stdin: string) => {
-    try {
-      const child = new Deno.Command(command[0], {
-        args: [...command.slice(1), ...args],
-        env,
-        clearEnv: true,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin)).catch(() => {});
-      await w.close().catch(() => {});
-      const o = await child.output();
-      return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
-    } catch (err) {
-      return { code: -1, out: "", err: String(err) };
-    }
-  };
+  const run = (args: string[], stdin: string) =>
+    exec([...command, ...args], { env, clearEnv: true, stdin })
+      .catch((err) => ({ code: -1, out: "", err: String(err) }));
   try {
     const v = await run(["version"], "");
     const version = /^docker-credential-acr-helper (\d+\.\d+\.\d+\S*) \(commit ([0-9a-f]{12}|unknown)\)\n$/.exec(v.out);
