@@ -1,39 +1,35 @@
 /**
- * The Alibaba Cloud credential chain, in the reference helper's order, built
- * on the `@alicloud/credentials` providers:
+ * The Alibaba Cloud credential chain: the order of `@alicloud/credentials`'
+ * default chain, with the five differences DESIGN.md keeps on purpose
+ * (R1 OIDC before the env key, R2 the default credentials file after a named
+ * one that is missing or lacks the profile, R3 INI read as credentials-go
+ * reads it, R4 blank env values unset and padded ones trimmed, R5 a CLI config
+ * without `current` uses `default`):
  *
  * 1. RRSA OIDC (`ALIBABA_CLOUD_ROLE_ARN`, `_OIDC_PROVIDER_ARN`, `_OIDC_TOKEN_FILE`)
  * 2. `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` (+ `ALIBABA_CLOUD_SECURITY_TOKEN`)
- * 3. the file named by `ALIBABA_CLOUD_CREDENTIALS_FILE`
- * 4. `~/.alibabacloud/credentials`
- * 5. `ALIBABA_CLOUD_CREDENTIALS_URI` (a local credentials service)
- * 6. the aliyun CLI profile, `~/.aliyun/config.json` (unless `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true`)
- * 7. the ECS RAM role: `ALIBABA_CLOUD_ECS_METADATA`, else found from the instance metadata (when the caller
- *    passes `discoverEcsRole`) unless `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`
+ * 3. the aliyun CLI profile, `~/.aliyun/config.json` (unless `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true`)
+ * 4. the credentials file profile: `ALIBABA_CLOUD_CREDENTIALS_FILE`, else `~/.alibabacloud/credentials`
+ * 5. the ECS RAM role: `ALIBABA_CLOUD_ECS_METADATA`, else found from the instance metadata
+ * 6. `ALIBABA_CLOUD_CREDENTIALS_URI` (a local credentials service)
  *
- * Selection reads the environment and files passed in, so it is testable and
- * yields a non-secret identity for the cache; only then is the library's
- * provider built. The library's own default chain is not used: its order
- * differs and it always probes ECS metadata.
+ * A source that is configured but unusable is skipped, as the SDK skips it,
+ * and the selection carries what was skipped and why. Selection reads only
+ * the environment and files passed in (no SDK, no network beyond the ECS
+ * discovery passed in), so a cache hit can name its identity cheaply.
  *
  * @module
  */
 import { markUserFacing } from "./errors.ts";
 import { type Env, homeOf, type Os } from "./config.ts";
 import type { ReadTextFile } from "./files.ts";
-import { type IniData, parseIni } from "./ini.ts";
+import { parseIni } from "./ini.ts";
+import type { CredentialPlan, CredentialSourceInfo, Selection, SkippedSource, StepOutcome } from "./credential_plan.ts";
+import { type Built, type StepContext, unusable } from "./profile_rules.ts";
+import { buildCliProfile, cliProfileName, findProfile, parseCliConfig } from "./cli_config.ts";
+import { buildFileProfile } from "./credentials_file.ts";
 
-// Computed specifiers keep the npm packages out of the start-up module graph:
-// selecting a source (for the cache key) must not load the SDK.
-
-/** Where credentials come from, without any secret. */
-export interface CredentialSourceInfo {
-  kind: "oidc" | "env" | "credentials-file" | "credentials-uri" | "cli-profile" | "ecs-ram-role";
-  /** For people: "environment variables ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET". */
-  description: string;
-  /** Stable and non-secret: who the caller is, for cache keys. */
-  identity: string;
-}
+export type { CredentialPlan, CredentialSourceInfo, Selection, SkippedSource } from "./credential_plan.ts";
 
 /** What the OpenAPI client needs: the `@alicloud/credentials` client interface. */
 export interface ClientCredential {
@@ -53,9 +49,9 @@ export interface ResolvedCredentials {
   credential: ClientCredential;
 }
 
-/** Nothing in the chain is configured; the message lists what was tried. */
+/** Nothing in the chain is usable; the message lists each source tried and why. */
 export class NoCredentialsError extends Error {
-  constructor(readonly tried: string[]) {
+  constructor(readonly tried: string[], readonly skipped: SkippedSource[] = []) {
     super(
       `no Alibaba Cloud credentials found (tried: ${tried.join("; ")}); ` +
         "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or see README#credentials",
@@ -65,7 +61,7 @@ export class NoCredentialsError extends Error {
   }
 }
 
-/** A source is configured but unusable (bad file, unsupported mode). */
+/** A source is configured but unusable where it must be used (a profile the config file names). */
 export class CredentialSourceError extends Error {
   constructor(message: string) {
     super(message);
@@ -87,194 +83,313 @@ export interface AuthOptions {
    */
   profile?: string;
   /**
-   * The last step: the ECS instance's RAM role from the metadata service, when nothing else is configured
-   * (lib/ecs_metadata.ts). Absent: that step is skipped.
+   * The instance's RAM role from the metadata service (lib/ecs_metadata.ts), null when there is none. Absent:
+   * ECS roles are taken as named, and an unnamed one is left to the library.
    */
   discoverEcsRole?: () => Promise<string | null>;
   /** The OS whose home rule applies (default: this one). */
   os?: Os;
+  /** Now, ms (CloudSSO and OAuth sign-ins expire). */
+  now?: () => number;
 }
 
-// Provider settings, one variant per way of building the library provider.
-type Plan =
-  | {
-    type: "oidc";
-    roleArn: string;
-    providerArn: string;
-    tokenFile: string;
-    sessionName?: string;
-    /** An aliyun CLI profile's own STS endpoint (its `sts_endpoint`, or `sts_region` with `enable_vpc`). */
-    stsEndpoint?: string;
-  }
-  | { type: "static"; accessKeyId: string; accessKeySecret: string; securityToken?: string }
-  | {
-    type: "ram-role-arn";
-    accessKeyId: string;
-    accessKeySecret: string;
-    roleArn: string;
-    sessionName?: string;
-    policy?: string;
-    stsEndpoint?: string;
-  }
-  | { type: "ecs"; roleName?: string }
-  | { type: "cli"; profile: string }
-  /** `ALIBABA_CLOUD_CREDENTIALS_URI`: a local service that hands out STS credentials (the SDK's URI provider). */
-  | { type: "uri"; uri: string }
-  /** A pod's service account token exchanged with STS (kubelet per-pod identity); the token is in memory. */
-  | { type: "oidc-token"; roleArn: string; providerArn: string; token: string }
-  /** `base` assumes `roleArn` (config file `registries.<host>.roleArn`). */
-  | { type: "assume-role"; base: Plan; roleArn: string; sessionName?: string; stsEndpoint?: string };
+/** What every step reads: the options, the step context, and the files the chain looks at. */
+interface Chain extends StepContext {
+  opts: AuthOptions;
+  /** `ALIBABA_CLOUD_PROFILE`. */
+  profileName?: string;
+}
 
-/** How a selection's provider is built (see lib/providers.ts). */
-export type CredentialPlan = Plan;
+type Step = (c: Chain) => Promise<StepOutcome[]>;
 
-/** A chosen source and how to build its provider. */
-export interface Selection {
-  source: CredentialSourceInfo;
-  plan: Plan;
+/** The chain, in order (see the module doc). */
+const STEPS: readonly Step[] = [oidcEnvStep, envKeyStep, cliStep, credentialsFileStep, ecsStep, uriStep];
+
+/**
+ * Walks the chain and returns the first usable source with the ones skipped
+ * before it, or throws {@link NoCredentialsError} naming each source tried.
+ *
+ * @example
+ * ```ts
+ * const s = await selectCredentialSource({ env: Deno.env.toObject(), readTextFile: localFileReader(home) });
+ * console.log(s.source.description, s.skipped);
+ * ```
+ */
+export async function selectCredentialSource(opts: AuthOptions): Promise<Selection> {
+  const c = chainContext(opts);
+  if (opts.profile !== undefined) return await profileSelection(c, opts.profile);
+  const tried: string[] = [];
+  const skipped: SkippedSource[] = [];
+  for (const step of STEPS) {
+    for (const outcome of await step(c)) {
+      if ("selection" in outcome) return { ...outcome.selection, skipped };
+      if ("skip" in outcome) {
+        skipped.push(outcome.skip);
+        tried.push(`${outcome.skip.source} (${outcome.skip.reason})`);
+      } else tried.push(outcome.absent);
+    }
+  }
+  throw new NoCredentialsError(tried, skipped);
+}
+
+function chainContext(opts: AuthOptions): Chain {
+  const val = (k: string) => (opts.env[k]?.trim() ? opts.env[k]!.trim() : undefined);
+  const c: Chain = {
+    opts,
+    val,
+    profileName: val("ALIBABA_CLOUD_PROFILE"),
+    now: opts.now ?? Date.now,
+    read: async (path) => {
+      try {
+        return await opts.readTextFile(path);
+      } catch (err) {
+        throw new CredentialSourceError(`cannot read ${path} (${err instanceof Error ? err.name : String(err)})`);
+      }
+    },
+    ecs: (roleName) => ecsRole(c, roleName),
+  };
+  return c;
+}
+
+const selected = (selection: Selection): StepOutcome => ({ selection });
+const absent = (what: string): StepOutcome => ({ absent: what });
+
+/** A read that fails (not absence) is a skip with the OS's reason, not an exception. */
+async function readOrSkip(c: Chain, path: string, source: string): Promise<string | null | StepOutcome> {
+  try {
+    return await c.read(path);
+  } catch (err) {
+    return { skip: { source, reason: (err as Error).message, fix: `make ${path} readable, or remove it` } };
+  }
+}
+
+function isOutcome(x: unknown): x is StepOutcome {
+  return typeof x === "object" && x !== null;
+}
+
+// 1. RRSA OIDC from the environment (R1: before the env access key).
+async function oidcEnvStep(c: Chain): Promise<StepOutcome[]> {
+  const names = ["ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE"];
+  const missing = names.filter((k) => !c.val(k));
+  if (missing.length > 0) {
+    return [absent(missing.length === 3 ? "RRSA OIDC (not set)" : `RRSA OIDC (${missing.join(", ")} not set)`)];
+  }
+  const [roleArn, providerArn, tokenFile] = names.map((k) => c.val(k)!);
+  const source = `RRSA OIDC role ${roleArn}`;
+  const token = await readOrSkip(c, tokenFile, source);
+  if (isOutcome(token)) return [token];
+  if (token === null) {
+    return [{
+      skip: { source, reason: `token file ${tokenFile} not found`, fix: "check ALIBABA_CLOUD_OIDC_TOKEN_FILE" },
+    }];
+  }
+  return [selected({
+    source: { kind: "oidc", description: source, identity: `oidc:${roleArn}|${providerArn}` },
+    plan: { type: "oidc", roleArn, providerArn, tokenFile, sessionName: c.val("ALIBABA_CLOUD_ROLE_SESSION_NAME") },
+  })];
+}
+
+// 2. The access key in the environment.
+function envKeyStep(c: Chain): Promise<StepOutcome[]> {
+  const id = c.val("ALIBABA_CLOUD_ACCESS_KEY_ID");
+  const secret = c.val("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+  if (!id || !secret) {
+    return Promise.resolve([absent(
+      id || secret
+        ? `ALIBABA_CLOUD_ACCESS_KEY_${id ? "SECRET" : "ID"} not set`
+        : "ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET (not set)",
+    )]);
+  }
+  const sts = c.val("ALIBABA_CLOUD_SECURITY_TOKEN");
+  return Promise.resolve([selected({
+    source: {
+      kind: "env",
+      description: `environment variables ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET${sts ? "/SECURITY_TOKEN" : ""}`,
+      identity: `env:${id}`,
+    },
+    plan: { type: "static", accessKeyId: id, accessKeySecret: secret, securityToken: sts },
+  })]);
+}
+
+// 3. The aliyun CLI profile.
+async function cliStep(c: Chain): Promise<StepOutcome[]> {
+  if (c.val("ALIBABA_CLOUD_CLI_PROFILE_DISABLED")?.toLowerCase() === "true") {
+    return [absent("aliyun CLI profile (ALIBABA_CLOUD_CLI_PROFILE_DISABLED)")];
+  }
+  const file = homeOf(c.opts.env, ".aliyun/config.json", c.opts.os);
+  if (!file) return [absent("aliyun CLI profile (no home directory)")];
+  return [await cliProfileOutcome(c, file, c.profileName)];
+}
+
+async function cliProfileOutcome(c: Chain, file: string, wanted: string | undefined): Promise<StepOutcome> {
+  const text = await readOrSkip(c, file, `aliyun CLI config ${file}`);
+  if (isOutcome(text)) return text;
+  if (text === null) return absent(`${file} (not found)`);
+  const conf = parseCliConfig(text);
+  if ("reason" in conf) {
+    return { skip: { source: `aliyun CLI config ${file}`, reason: conf.reason, fix: "run: aliyun configure" } };
+  }
+  const name = cliProfileName(conf, wanted);
+  const p = findProfile(conf, name);
+  if (!p) return absent(`${file} (no profile "${name}")`);
+  const mode = String(p.mode ?? "");
+  const description = `aliyun CLI profile "${name}" (${mode}) in ${file}`;
+  return outcomeOf(await buildCliProfile(conf, p, file, c), description, (b) => ({
+    kind: "cli-profile",
+    description,
+    identity: `cli:${file}#${name}#${mode}#${b.who}`,
+  }));
+}
+
+// 4. The credentials file profile (R2: the default file after a named one that is missing or lacks the profile).
+async function credentialsFileStep(c: Chain): Promise<StepOutcome[]> {
+  const profile = c.profileName ?? "default";
+  const named = c.val("ALIBABA_CLOUD_CREDENTIALS_FILE");
+  const home = homeOf(c.opts.env, ".alibabacloud/credentials", c.opts.os);
+  const out: StepOutcome[] = [];
+  if (!named) out.push(absent("ALIBABA_CLOUD_CREDENTIALS_FILE (not set)"));
+  for (const file of [named, home]) {
+    if (!file || (file === home && named === home)) continue;
+    const outcome = await fileProfileOutcome(c, file, profile);
+    if (file === named && "absent" in outcome) {
+      // The user named this file: that it is missing or lacks the profile is worth a warning.
+      out.push({
+        skip: {
+          source: `ALIBABA_CLOUD_CREDENTIALS_FILE ${file}`,
+          reason: outcome.absent.replace(`${file} `, "").replace(/^\(|\)$/g, ""),
+          fix: "fix the path or the profile name, or unset ALIBABA_CLOUD_CREDENTIALS_FILE",
+        },
+      });
+      continue;
+    }
+    out.push(outcome);
+    if (!("absent" in outcome)) break;
+  }
+  return out;
+}
+
+async function fileProfileOutcome(c: Chain, file: string, profile: string): Promise<StepOutcome> {
+  const text = await readOrSkip(c, file, `credentials file ${file}`);
+  if (isOutcome(text)) return text;
+  if (text === null) return absent(`${file} (not found)`);
+  const section = parseIni(text)[profile];
+  if (!section) return absent(`${file} (no profile "${profile}")`);
+  const where = `${file} [${profile}]`;
+  const built = await buildFileProfile(section, c);
+  return outcomeOf(built, `credentials file ${where}`, (b) => ({
+    kind: "credentials-file",
+    description: `credentials file ${where}${
+      b.plan.type === "ram-role-arn" ? ` (role ${b.plan.roleArn})` : b.plan.type === "ecs" ? " (ECS RAM role)" : ""
+    }`,
+    identity: `file:${file}#${profile}#${b.who}`,
+  }));
+}
+
+// 5. The ECS RAM role: named by ALIBABA_CLOUD_ECS_METADATA, else found from the instance metadata.
+async function ecsStep(c: Chain): Promise<StepOutcome[]> {
+  const named = c.val("ALIBABA_CLOUD_ECS_METADATA");
+  if (ecsDisabled(c)) {
+    return [absent(`ECS RAM role${named ? ` ${named}` : ""} (ALIBABA_CLOUD_ECS_METADATA_DISABLED)`)];
+  }
+  if (!named && !c.opts.discoverEcsRole) return [absent("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA not set)")];
+  const built = await c.ecs(named);
+  if (unusable(built) && !named) {
+    return [absent("ECS instance metadata (no RAM role: not on ECS, or none attached)")];
+  }
+  const role = unusable(built) ? named! : (built.plan as { roleName?: string }).roleName ?? "";
+  const description = `ECS RAM role ${role}${named ? "" : " (found from the instance metadata)"}`;
+  return [outcomeOf(built, `ECS RAM role ${role}`, () => ({
+    kind: "ecs-ram-role",
+    description,
+    identity: `ecs:${role}`,
+  }))];
+}
+
+// 6. A credentials URI (the SDK's URICredentialsProvider).
+function uriStep(c: Chain): Promise<StepOutcome[]> {
+  const uri = c.val("ALIBABA_CLOUD_CREDENTIALS_URI");
+  if (!uri) return Promise.resolve([absent("ALIBABA_CLOUD_CREDENTIALS_URI (not set)")]);
+  let shown: string;
+  try {
+    const u = new URL(uri);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http");
+    // A query may carry a token: never shown, but part of the identity (hashed into cache keys only).
+    shown = `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return Promise.resolve([{
+      skip: {
+        source: "ALIBABA_CLOUD_CREDENTIALS_URI",
+        reason: "not an http(s) URL",
+        fix: "set it to the http(s) URL of the credentials service",
+      },
+    }]);
+  }
+  return Promise.resolve([selected({
+    source: { kind: "credentials-uri", description: `credentials URI ${shown}`, identity: `uri:${uri}` },
+    plan: { type: "uri", uri },
+  })]);
+}
+
+function ecsDisabled(c: Chain): boolean {
+  return c.val("ALIBABA_CLOUD_ECS_METADATA_DISABLED")?.toLowerCase() === "true";
 }
 
 /**
- * Walks the chain and returns the first configured source, or throws
- * {@link NoCredentialsError} naming everything tried. No network access.
+ * An ECS RAM role as the SDK's provider would use it: off when metadata is disabled; a named role must be
+ * the one attached to this instance (when discovery is available); an unnamed one is the attached one.
  */
-export async function selectCredentialSource(opts: AuthOptions): Promise<Selection> {
-  const { env } = opts;
-  const val = (k: string) => (env[k]?.trim() ? env[k]!.trim() : undefined);
-  const tried: string[] = [];
-  if (opts.profile !== undefined) return await profileSelection(opts, opts.profile);
-  const profileName = val("ALIBABA_CLOUD_PROFILE");
-
-  // 1. RRSA OIDC
-  const oidc = ["ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE"];
-  const missing = oidc.filter((k) => !val(k));
-  if (missing.length === 0) {
-    const [roleArn, providerArn, tokenFile] = oidc.map((k) => val(k)!);
+async function ecsRole(c: Chain, roleName: string | undefined): Promise<Built> {
+  if (ecsDisabled(c)) {
     return {
-      source: { kind: "oidc", description: `RRSA OIDC role ${roleArn}`, identity: `oidc:${roleArn}|${providerArn}` },
-      plan: { type: "oidc", roleArn, providerArn, tokenFile, sessionName: val("ALIBABA_CLOUD_ROLE_SESSION_NAME") },
+      reason: "ALIBABA_CLOUD_ECS_METADATA_DISABLED=true turns ECS RAM roles off",
+      fix: "unset ALIBABA_CLOUD_ECS_METADATA_DISABLED, or use another source",
     };
   }
-  tried.push(missing.length === 3 ? "RRSA OIDC (not set)" : `RRSA OIDC (${missing.join(", ")} not set)`);
-
-  // 2. Access key in the environment
-  const akId = val("ALIBABA_CLOUD_ACCESS_KEY_ID");
-  const akSecret = val("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
-  if (akId && akSecret) {
-    const sts = val("ALIBABA_CLOUD_SECURITY_TOKEN");
+  const discover = c.opts.discoverEcsRole;
+  if (!discover) return { plan: { type: "ecs", roleName }, who: `ecs:${roleName ?? ""}` };
+  const attached = await discover();
+  if (attached === null) {
     return {
-      source: {
-        kind: "env",
-        description: `environment variables ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET${sts ? "/SECURITY_TOKEN" : ""}`,
-        identity: `env:${akId}`,
-      },
-      plan: { type: "static", accessKeyId: akId, accessKeySecret: akSecret, securityToken: sts },
+      reason: "not on ECS, or no RAM role attached (the metadata service named none)",
+      fix: "attach a RAM role to the instance, or use another source",
     };
   }
-  tried.push(
-    akId || akSecret
-      ? `ALIBABA_CLOUD_ACCESS_KEY_${akId ? "SECRET" : "ID"} not set`
-      : "ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET (not set)",
-  );
-
-  // 3 + 4. Credentials files (INI)
-  const files: string[] = [];
-  const namedFile = val("ALIBABA_CLOUD_CREDENTIALS_FILE");
-  if (namedFile) files.push(namedFile);
-  else tried.push("ALIBABA_CLOUD_CREDENTIALS_FILE (not set)");
-  const defaultFile = homeOf(env, ".alibabacloud/credentials", opts.os);
-  if (defaultFile) files.push(defaultFile);
-  for (const file of files) {
-    const text = await readOptional(opts, file);
-    if (text === null) {
-      tried.push(`${file} (not found)`);
-      continue;
-    }
-    const profile = profileName ?? "default";
-    const selection = credentialsFileSelection(text, file, profile);
-    if (selection) return selection;
-    tried.push(`${file} (no profile "${profile}")`);
-  }
-
-  // 5. A credentials URI (the SDK's URICredentialsProvider)
-  const uri = val("ALIBABA_CLOUD_CREDENTIALS_URI");
-  if (uri) {
-    let shown: string;
-    try {
-      const u = new URL(uri);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http");
-      // A query may carry a token: never shown, but part of the identity (hashed into cache keys only).
-      shown = `${u.protocol}//${u.host}${u.pathname}`;
-    } catch {
-      throw new CredentialSourceError(`ALIBABA_CLOUD_CREDENTIALS_URI is not an http(s) URL`);
-    }
+  if (roleName && roleName !== attached) {
     return {
-      source: { kind: "credentials-uri", description: `credentials URI ${shown}`, identity: `uri:${uri}` },
-      plan: { type: "uri", uri },
+      reason: `role ${roleName} is not the one attached to this instance (${attached} is)`,
+      fix: `name ${attached}, or attach ${roleName} to the instance`,
     };
   }
-  tried.push("ALIBABA_CLOUD_CREDENTIALS_URI (not set)");
-
-  // 6. aliyun CLI profile (the SDK's ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true skips it)
-  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json", opts.os);
-  if (cliProfileDisabled(env)) tried.push("aliyun CLI profile (ALIBABA_CLOUD_CLI_PROFILE_DISABLED)");
-  if (cliFile) {
-    const text = await readOptional(opts, cliFile);
-    if (text === null) tried.push(`${cliFile} (not found)`);
-    else {
-      const selection = cliProfileSelection(text, cliFile, profileName);
-      if (selection) return selection;
-      tried.push(`${cliFile} (no profile "${profileName ?? "current"}")`);
-    }
-  }
-
-  // 7. ECS RAM role: named by ALIBABA_CLOUD_ECS_METADATA, else found from the instance metadata (bounded, remembered).
-  const ecs = val("ALIBABA_CLOUD_ECS_METADATA");
-  if (ecs) {
-    return {
-      source: { kind: "ecs-ram-role", description: `ECS RAM role ${ecs}`, identity: `ecs:${ecs}` },
-      plan: { type: "ecs", roleName: ecs },
-    };
-  }
-  if (env.ALIBABA_CLOUD_ECS_METADATA_DISABLED?.trim().toLowerCase() === "true") {
-    tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA_DISABLED)");
-  } else if (opts.discoverEcsRole) {
-    const role = await opts.discoverEcsRole();
-    if (role) {
-      return {
-        source: {
-          kind: "ecs-ram-role",
-          description: `ECS RAM role ${role} (found from the instance metadata)`,
-          identity: `ecs:${role}`,
-        },
-        plan: { type: "ecs", roleName: role },
-      };
-    }
-    tried.push("ECS instance metadata (no RAM role: not on ECS, or none attached)");
-  } else {
-    tried.push("ECS RAM role (ALIBABA_CLOUD_ECS_METADATA not set)");
-  }
-  throw new NoCredentialsError(tried);
+  return { plan: { type: "ecs", roleName: attached }, who: `ecs:${attached}` };
 }
 
-/** The named profile from the credentials files or the aliyun CLI config; it must exist. */
-async function profileSelection(opts: AuthOptions, profile: string): Promise<Selection> {
-  const { env } = opts;
+function outcomeOf(
+  built: Built,
+  source: string,
+  info: (b: { plan: CredentialPlan; who: string }) => CredentialSourceInfo,
+): StepOutcome {
+  if (unusable(built)) return { skip: { source, reason: built.reason, fix: built.fix } };
+  return selected({ source: info(built), plan: built.plan });
+}
+
+/** The named profile from the credentials files or the aliyun CLI config; it must exist and be usable. */
+async function profileSelection(c: Chain, profile: string): Promise<Selection> {
   const looked: string[] = [];
-  const files = [env.ALIBABA_CLOUD_CREDENTIALS_FILE?.trim(), homeOf(env, ".alibabacloud/credentials", opts.os)];
-  for (const file of files) {
-    if (!file) continue;
-    const text = await readOptional(opts, file);
-    looked.push(file);
-    const selection = text === null ? null : credentialsFileSelection(text, file, profile);
-    if (selection) return selection;
-  }
-  const cliFile = cliProfileDisabled(env) ? null : homeOf(env, ".aliyun/config.json", opts.os);
-  if (cliFile) {
-    const text = await readOptional(opts, cliFile);
-    looked.push(cliFile);
-    const selection = text === null ? null : cliProfileSelection(text, cliFile, profile);
-    if (selection) return selection;
+  const files = [c.val("ALIBABA_CLOUD_CREDENTIALS_FILE"), homeOf(c.opts.env, ".alibabacloud/credentials", c.opts.os)];
+  const cli = c.val("ALIBABA_CLOUD_CLI_PROFILE_DISABLED")?.toLowerCase() === "true"
+    ? null
+    : homeOf(c.opts.env, ".aliyun/config.json", c.opts.os);
+  const outcomes: Array<() => Promise<StepOutcome>> = [
+    ...files.filter((f): f is string => !!f).map((f) => () => fileProfileOutcome(c, f, profile)),
+    ...(cli ? [() => cliProfileOutcome(c, cli, profile)] : []),
+  ];
+  for (const next of outcomes) {
+    const outcome = await next();
+    if ("selection" in outcome) return outcome.selection;
+    if ("skip" in outcome) {
+      throw new CredentialSourceError(`${outcome.skip.source}: ${outcome.skip.reason} (${outcome.skip.fix})`);
+    }
+    looked.push(outcome.absent.replace(/ \(.*\)$/, ""));
   }
   throw new CredentialSourceError(
     `profile "${profile}" not found (looked in ${looked.join(", ") || "no file: no HOME"})`,
@@ -290,6 +405,7 @@ export function assumeRoleSelection(base: Selection, roleArn: string): Selection
       identity: `${base.source.identity}#assume:${roleArn}`,
     },
     plan: { type: "assume-role", base: base.plan, roleArn },
+    skipped: base.skipped,
   };
 }
 
@@ -303,192 +419,4 @@ export function podIdentitySelection(p: { roleArn: string; providerArn: string; 
     },
     plan: { type: "oidc-token", ...p },
   };
-}
-
-function credentialsFileSelection(text: string, file: string, profile: string): Selection | null {
-  const parsed: Partial<IniData> = parseIni(text);
-  const p = parsed[profile];
-  if (!p || typeof p !== "object") return null;
-  const where = `${file} [${profile}]`;
-  const need = (k: string) => {
-    const v = p[k];
-    if (typeof v !== "string" || v.trim() === "") {
-      throw new CredentialSourceError(`credentials file ${where}: "${k}" is missing`);
-    }
-    return v.trim();
-  };
-  switch (p.type) {
-    case "access_key": {
-      const accessKeyId = need("access_key_id");
-      return {
-        source: {
-          kind: "credentials-file",
-          description: `credentials file ${where}`,
-          identity: `file:${file}#${profile}#ak:${accessKeyId}`,
-        },
-        plan: { type: "static", accessKeyId, accessKeySecret: need("access_key_secret") },
-      };
-    }
-    case "ram_role_arn": {
-      const accessKeyId = need("access_key_id");
-      const roleArn = need("role_arn");
-      return {
-        source: {
-          kind: "credentials-file",
-          description: `credentials file ${where} (role ${roleArn})`,
-          identity: `file:${file}#${profile}#role:${roleArn}#ak:${accessKeyId}`,
-        },
-        plan: {
-          type: "ram-role-arn",
-          accessKeyId,
-          accessKeySecret: need("access_key_secret"),
-          roleArn,
-          sessionName: p.role_session_name,
-          policy: p.policy,
-        },
-      };
-    }
-    case "ecs_ram_role":
-      return {
-        source: {
-          kind: "credentials-file",
-          description: `credentials file ${where} (ECS RAM role)`,
-          identity: `file:${file}#${profile}#ecs:${p.role_name ?? ""}`,
-        },
-        plan: { type: "ecs", roleName: p.role_name },
-      };
-    default:
-      throw new CredentialSourceError(
-        `credentials file ${where}: type "${
-          p.type ?? ""
-        }" is not supported (use access_key, ram_role_arn or ecs_ram_role)`,
-      );
-  }
-}
-
-// Modes that would need to run a process or a browser sign-in are refused: the
-// helper runs without --allow-run and must never prompt.
-const CLI_MODES = new Set([
-  "AK",
-  "StsToken",
-  "RamRoleArn",
-  "EcsRamRole",
-  "OIDC",
-  "ChainableRamRoleArn",
-  "CloudSSO",
-  "OAuth",
-]);
-
-function cliProfileSelection(text: string, file: string, wanted: string | undefined): Selection | null {
-  let conf: { current?: string; profiles?: Array<Record<string, unknown>> };
-  try {
-    conf = JSON.parse(text);
-  } catch {
-    throw new CredentialSourceError(`aliyun CLI config ${file} is not valid JSON`);
-  }
-  const name = wanted ?? conf.current ?? "default";
-  const p = Array.isArray(conf.profiles) ? conf.profiles.find((x) => x?.name === name) : undefined;
-  if (!p) return null;
-  const mode = String(p.mode ?? "");
-  if (!CLI_MODES.has(mode)) {
-    throw new CredentialSourceError(
-      `aliyun CLI profile "${name}" in ${file}: mode "${mode}" is not supported by this helper`,
-    );
-  }
-  const who = String(p.ram_role_arn || p.access_key_id || p.ram_role_name || p.cloud_sso_account_id || "");
-  return {
-    source: {
-      kind: "cli-profile",
-      description: `aliyun CLI profile "${name}" (${mode}) in ${file}`,
-      identity: `cli:${file}#${name}#${mode}#${who}`,
-    },
-    plan: cliPlan(conf.profiles!, p, file, 0),
-  };
-}
-
-/**
- * The provider plan for an aliyun CLI profile, built here rather than by the
- * library's CLI provider for every mode that calls STS, so the helper's STS
- * endpoint rules (DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT first) reach them.
- * CloudSSO and OAuth stay with the library.
- */
-function cliPlan(
-  profiles: Array<Record<string, unknown>>,
-  p: Record<string, unknown>,
-  file: string,
-  depth: number,
-): Plan {
-  const str = (
-    k: string,
-  ) => (typeof p[k] === "string" && (p[k] as string).trim() ? (p[k] as string).trim() : undefined);
-  const need = (k: string) => {
-    const v = str(k);
-    if (!v) throw new CredentialSourceError(`aliyun CLI profile "${p.name}" in ${file}: "${k}" is missing`);
-    return v;
-  };
-  const sts = str("sts_endpoint") ??
-    (str("sts_region") ? `sts${p.enable_vpc === true ? "-vpc" : ""}.${str("sts_region")}.aliyuncs.com` : undefined);
-  switch (String(p.mode)) {
-    case "AK":
-      return { type: "static", accessKeyId: need("access_key_id"), accessKeySecret: need("access_key_secret") };
-    case "StsToken":
-      return {
-        type: "static",
-        accessKeyId: need("access_key_id"),
-        accessKeySecret: need("access_key_secret"),
-        securityToken: need("sts_token"),
-      };
-    case "RamRoleArn":
-      return {
-        type: "ram-role-arn",
-        accessKeyId: need("access_key_id"),
-        accessKeySecret: need("access_key_secret"),
-        roleArn: need("ram_role_arn"),
-        sessionName: str("ram_session_name"),
-        stsEndpoint: sts,
-      };
-    case "EcsRamRole":
-      return { type: "ecs", roleName: str("ram_role_name") };
-    case "OIDC":
-      return {
-        type: "oidc",
-        roleArn: need("ram_role_arn"),
-        providerArn: need("oidc_provider_arn"),
-        tokenFile: need("oidc_token_file"),
-        sessionName: str("ram_session_name"),
-        stsEndpoint: sts,
-      };
-    case "ChainableRamRoleArn": {
-      const source = need("source_profile");
-      const base = profiles.find((x) => x?.name === source);
-      if (!base || depth >= 5) {
-        throw new CredentialSourceError(
-          `aliyun CLI profile "${p.name}" in ${file}: source_profile "${source}" is ${
-            base ? "chained too deep" : "missing"
-          }`,
-        );
-      }
-      return {
-        type: "assume-role",
-        base: cliPlan(profiles, base, file, depth + 1),
-        roleArn: need("ram_role_arn"),
-        sessionName: str("ram_session_name"),
-        stsEndpoint: sts,
-      };
-    }
-    default:
-      return { type: "cli", profile: String(p.name) };
-  }
-}
-
-function cliProfileDisabled(env: Env): boolean {
-  return env.ALIBABA_CLOUD_CLI_PROFILE_DISABLED?.trim().toLowerCase() === "true";
-}
-
-async function readOptional(opts: AuthOptions, path: string): Promise<string | null> {
-  try {
-    return await opts.readTextFile(path);
-  } catch (err) {
-    throw new CredentialSourceError(`cannot read ${path} (${err instanceof Error ? err.name : String(err)})`);
-  }
 }

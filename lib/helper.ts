@@ -173,7 +173,9 @@ export function createHelper(opts: HelperOptions): Helper {
         profile: override?.profile,
         discoverEcsRole: () =>
           discoverEcsRole({ env, cache: cache(), now, request: opts.metadataRequest, log: log.info }),
+        now,
       });
+      for (const s of base.skipped ?? []) log.info(`credentials: skipped ${s.source}: ${s.reason}`);
       return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
     } catch (err) {
       if (override?.profile && kindOf(err) === "credential-source") {
@@ -340,8 +342,12 @@ function guardCredential(resolved: ResolvedCredentials): ResolvedCredentials["cr
       try {
         return await resolved.credential.getCredential();
       } catch (err) {
+        // An error that already names its source in a line of its own (an External profile's command) stays as is.
+        const named = isUserFacing(err) && kindOf(err) === "credential-source";
         const e = markUserFacing(
-          new HelperError(`getting credentials from ${resolved.source.description} failed: ${summarize(err)}`),
+          new HelperError(
+            named ? err.message : `getting credentials from ${resolved.source.description} failed: ${summarize(err)}`,
+          ),
           "credential-source",
         );
         // STS unreachable may fall back to a cached password; STS refusing the identity never does.
@@ -366,7 +372,12 @@ function userFacing(err: unknown): unknown {
   if (err instanceof HelperError) return err;
   if (isUserFacing(err)) {
     // Keep whether the service was unreachable (the token cache decides its fallback on it) and the kind.
-    return markUserFacing(Object.assign(new HelperError(err.message), { transient: isTransient(err) }), kindOf(err));
+    // Keep the sources the chain skipped too (doctor warns about each).
+    const skipped = (err as { skipped?: unknown }).skipped;
+    return markUserFacing(
+      Object.assign(new HelperError(err.message), { transient: isTransient(err), ...(skipped ? { skipped } : {}) }),
+      kindOf(err),
+    );
   }
   return err;
 }

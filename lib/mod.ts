@@ -65,7 +65,8 @@ export interface GetCredentialsOptions {
  * registry is ACR but no credentials can be had (no Alibaba Cloud
  * credentials, an API error with its code and request id, a timeout).
  *
- * Permissions: `--allow-env --allow-net --allow-read --allow-write --allow-sys=hostname,homedir`.
+ * Permissions: `--allow-env --allow-net --allow-read --allow-write --allow-sys=hostname,homedir`, and `--allow-run`
+ * for an aliyun CLI `External` profile's command.
  */
 export async function getCredentials(
   serverURL: string,

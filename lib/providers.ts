@@ -16,6 +16,7 @@ import {
 } from "./auth.ts";
 import { isTransient } from "./errors.ts";
 import { retrying } from "./retry.ts";
+import { runProcessCommand } from "./external_process.ts";
 import { assumeRoleWithOIDC } from "./sts.ts";
 import { lastResponse } from "./transport.ts";
 
@@ -46,7 +47,8 @@ export function buildCredential(
   const lib = library();
   const Credential = lib.default;
   const credential = new Credential(null, buildProvider(lib, plan, opts)) as ClientCredential;
-  if (plan.type === "static") return credential;
+  // A static key needs no retry; a process_command that failed is not run again.
+  if (plan.type === "static" || plan.type === "external") return credential;
   // Providers that call STS or a credentials service: retry what was busy or unreachable, within the deadline.
   return {
     getCredential: () => retrying(() => credential.getCredential(), { deadline, retryable: stsBusy }),
@@ -136,6 +138,15 @@ function buildProvider(lib: Lib, plan: CredentialPlan, opts: BuildOptions): any 
       // A background refresh timer would keep a one-shot process alive.
       b.withAsyncCredentialUpdateEnabled(false);
       return b.build();
+    }
+    case "external": {
+      // Ours, not the library's: bounded, its output never shown, run once per process (lib/external_process.ts).
+      const run = once(() => runProcessCommand({ profile: plan.profile, command: plan.command, file: plan.file }));
+      // The library's role providers name their source in a header: providerName must be set.
+      return {
+        getProviderName: () => "external",
+        getCredentials: async () => ({ ...(await run()), providerName: "external" }),
+      };
     }
     case "cli":
       return lib.CLIProfileCredentialsProvider.builder().withProfileName(plan.profile).build();

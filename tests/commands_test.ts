@@ -388,6 +388,41 @@ Deno.test("doctor: reports source, config, cache, host and a timed token fetch; 
     assertNoSecrets(r.stdout, r.stderr);
   }));
 
+Deno.test("doctor: a warn line with the fix for each credential source skipped before the one used", () =>
+  withFake({}, async (fake) => {
+    const home = await tempHome();
+    await Deno.mkdir(`${home}/.aliyun`);
+    await Deno.writeTextFile(
+      `${home}/.aliyun/config.json`,
+      JSON.stringify({ current: "sso", profiles: [{ name: "sso", mode: "CloudSSO", cloud_sso_account_id: "1" }] }),
+    );
+    const r = await runHelper(["doctor", "--no-login"], "", {
+      HOME: home,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      ALIBABA_CLOUD_CREDENTIALS_FILE: `${home}/missing.ini`,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: KEY.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY.accessKeySecret,
+    });
+    assert.match(r.stdout, /^ok {3}credentials: environment variables ALIBABA_CLOUD_ACCESS_KEY_ID\/SECRET \(env\)$/m);
+    assert.doesNotMatch(r.stdout, /^warn credentials/m, "nothing before the env key was skipped");
+    const off = await runHelper(["doctor", "--no-login"], "", {
+      HOME: home,
+      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+      ALIBABA_CLOUD_CREDENTIALS_FILE: `${home}/missing.ini`,
+      ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",
+    });
+    assert.equal(off.code, 1);
+    assert.match(
+      off.stdout,
+      /^warn credentials: skipped aliyun CLI profile "sso" \(CloudSSO\) in .*: mode CloudSSO: "cloud_sso_sign_in_url" is missing\n {5}fix: add it, or run: aliyun configure --profile sso --mode CloudSSO$/m,
+    );
+    assert.match(
+      off.stdout,
+      /^warn credentials: skipped ALIBABA_CLOUD_CREDENTIALS_FILE .*missing\.ini: not found\n {5}fix: /m,
+    );
+    assert.match(off.stdout, /^FAIL credentials: no Alibaba Cloud credentials found/m);
+  }));
+
 Deno.test("doctor: problems exit 1 with a fix (no credentials, a host that is not ACR)", () =>
   withFake({}, async (fake) => {
     const r = await runHelper(["doctor", "ghcr.io"], "", {

@@ -52,5 +52,5 @@ Deno.test("platform: credentials files and the aliyun CLI config are read from t
     os: "windows",
     readTextFile: (p) => (read.push(p), Promise.resolve(null)),
   }).catch(() => {});
-  assert.deepEqual(read, ["C:\\Users\\ana/.alibabacloud/credentials", "C:\\Users\\ana/.aliyun/config.json"]);
+  assert.deepEqual(read, ["C:\\Users\\ana/.aliyun/config.json", "C:\\Users\\ana/.alibabacloud/credentials"]);
 });

@@ -607,7 +607,8 @@ Deno.test("ecs: with nothing configured the role is found by itself; 'not on ECS
   const off = await helper({ ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true" }).get(PERSONAL).catch((e) => e);
   assert.match(off.message, /ECS RAM role \(ALIBABA_CLOUD_ECS_METADATA_DISABLED\)/);
   assert.equal(imds.seen.length, 2);
-  // On ECS: the role becomes the identity; ALIBABA_CLOUD_ECS_METADATA still names one without asking.
+  // On ECS: the role becomes the identity; a role ALIBABA_CLOUD_ECS_METADATA names must be the attached one, as
+  // the SDK's provider finds when it asks for that role's credentials.
   const onEcs = fakeImds({ role: "node-role" });
   const found = await createHelper({
     env: { HOME: await tempHome() },
@@ -616,11 +617,14 @@ Deno.test("ecs: with nothing configured the role is found by itself; 'not on ECS
   }).selectionFor(PERSONAL);
   assert.equal(found.source.identity, "ecs:node-role");
   assert.deepEqual(found.plan, { type: "ecs", roleName: "node-role" });
-  const named = await createHelper({
-    env: { HOME: await tempHome(), ALIBABA_CLOUD_ECS_METADATA: "named" },
-    readTextFile: () => Promise.resolve(null),
-    metadataRequest: onEcs.request,
-  }).selectionFor(PERSONAL);
-  assert.equal(named.source.identity, "ecs:named");
-  assert.equal(onEcs.seen.length, 2, "a named role asks nothing");
+  const onEcsHome = await tempHome();
+  const named = (role: string) =>
+    createHelper({
+      env: { HOME: onEcsHome, ALIBABA_CLOUD_ECS_METADATA: role },
+      readTextFile: () => Promise.resolve(null),
+      metadataRequest: onEcs.request,
+    }).selectionFor(PERSONAL);
+  assert.equal((await named("node-role")).source.identity, "ecs:node-role");
+  const other = await named("other-role").catch((e) => e);
+  assert.match(other.message, /ECS RAM role other-role \(role other-role is not the one attached to this instance/);
 });

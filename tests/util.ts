@@ -15,6 +15,8 @@ export const RELEASE_FLAGS = [
   "--allow-read",
   "--allow-write",
   "--allow-sys=hostname,homedir,uid",
+  // Only an aliyun CLI External profile runs anything: the command that profile names (lib/external_process.ts).
+  "--allow-run",
 ];
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 /** Deno's cache, as this deno reports it (`~/Library/Caches/deno` on macOS, `%LOCALAPPDATA%\\deno` on Windows). */

@@ -19,6 +19,7 @@ import { describeSet } from "../settings.ts";
 import { fixFor } from "../errors.ts";
 import { registryLogin } from "./registry_login.ts";
 import type { CommandIO } from "./io.ts";
+import type { SkippedSource } from "../credential_plan.ts";
 
 /** Over this, the local clock is worth a warning (tokens are timed on the service's clock regardless). */
 const SKEW_WARN_MS = 5 * 60_000;
@@ -30,6 +31,10 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
   const line = (status: "ok" | "warn" | "FAIL", what: string, text: string, fix?: string) => {
     if (status === "FAIL") problems++;
     io.out(`${status.padEnd(4)} ${what}: ${text}${fix ? `\n     fix: ${fix}` : ""}\n`);
+  };
+  /** A source the chain skipped (configured but unusable): one warn line each, with the fix. */
+  const skippedLines = (skipped: SkippedSource[] | undefined) => {
+    for (const s of skipped ?? []) line("warn", "credentials", `skipped ${s.source}: ${s.reason}`, s.fix);
   };
   const noLogin = args.includes("--no-login");
   const rest = args.filter((a) => a !== "--no-login");
@@ -93,9 +98,11 @@ export async function runDoctor(args: string[], io: CommandIO): Promise<number> 
   let credentialsOk = false;
   try {
     const selection = plan !== null ? await io.helper.selectionFor(plan.server) : await io.helper.selectionFor();
+    skippedLines(selection.skipped);
     line("ok", "credentials", `${selection.source.description} (${selection.source.kind})`);
     credentialsOk = true;
   } catch (err) {
+    skippedLines((err as { skipped?: SkippedSource[] }).skipped);
     if (!isNotFound(err)) {
       line(
         "FAIL",
