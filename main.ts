@@ -177,7 +177,17 @@ async function command(name: string, args: string[], opts: MainOptions): Promise
     );
     return 1;
   }
-  const mod = await (opts.loadCommands ?? (() => import(COMMANDS_MODULE)))();
+  let mod: typeof import("./lib/commands/mod.ts");
+  try {
+    mod = await (opts.loadCommands ?? (() => import(COMMANDS_MODULE)))();
+  } catch (err) {
+    // The bundle installed without its second file: say which, in one line, where the caller reads.
+    if (!(err instanceof HelperError)) throw err;
+    const line = new TextEncoder().encode(`${NAME}: ${err.message}\n`);
+    if (name === "kubelet-credential-provider") Deno.stderr.writeSync(line);
+    else write(`${NAME}: ${err.message}\n`);
+    return 1;
+  }
   const env = Deno.env.toObject();
   const loadBackend = guardedBackend(opts);
   const enc = new TextEncoder();

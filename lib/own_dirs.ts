@@ -28,6 +28,8 @@ export interface Owner {
  */
 export function makeOwnDir(dir: string, owner: Owner, create = true): string | null {
   const home = owner.home ? trimSlash(owner.home) : null;
+  const notHome = homeNotOurs(dir, home, owner.uid);
+  if (notHome !== null) return notHome;
   const missing: string[] = [];
   let p = trimSlash(dir);
   for (;;) {
@@ -65,6 +67,25 @@ export function makeOwnDir(dir: string, owner: Owner, create = true): string | n
     }
   }
   return null;
+}
+
+/**
+ * Under HOME, HOME itself decides: a `~/.cache` that root (or Deno run as root) already made there must not
+ * let root go on creating in the user's home. Null when `dir` is not under HOME, or HOME is ours.
+ */
+function homeNotOurs(dir: string, home: string | null, uid: number | null): string | null {
+  if (home === null || !(dir.startsWith(`${home}/`) || dir.startsWith(`${home}\\`))) return null;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(home);
+  } catch {
+    return null; // missing: the walk says so
+  }
+  if (info.uid === null) return null;
+  if (uid === null) return `cannot tell this process's user; not creating anything in HOME (${home})`;
+  return info.uid === uid
+    ? null
+    : `HOME (${home}) belongs to uid ${info.uid}, not to this user (uid ${uid}); not creating anything in it`;
 }
 
 function trimSlash(p: string): string {

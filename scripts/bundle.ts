@@ -23,6 +23,12 @@ import { fileURLToPath } from "node:url";
 import { RELEASE_FLAGS } from "../tests/util.ts";
 import { gitCommit, stampCommit } from "./commit.ts";
 
+/**
+ * The oldest Deno the bundle runs on: checked here with a real get against the fake (2.8.0 and 2.9.0 answer;
+ * 2.6.0 times out in the SDK's HTTP layer, 2.3.0 and older lack Node built-ins it uses).
+ */
+export const MIN_DENO = "2.8.0";
+
 const root = new URL("../", import.meta.url);
 const dist = new URL("dist/", root);
 const out = new URL("docker-credential-acr-helper.js", dist);
@@ -67,7 +73,7 @@ if (text.includes("kubelet-credential-provider takes no arguments")) {
   throw new Error("bundle: the subcommands ended up in the CLI file; they belong in the second file");
 }
 const shebang = `#!/usr/bin/env -S deno run --quiet --no-prompt ${RELEASE_FLAGS.join(" ")}\n`;
-await Deno.writeTextFile(out, shebang + stampCommit(text, commit).replace(/^#!.*\n/, ""));
+await Deno.writeTextFile(out, shebang + denoVersionCheck(MIN_DENO) + stampCommit(text, commit).replace(/^#!.*\n/, ""));
 await Deno.chmod(out, 0o755);
 
 // The launcher users put on PATH: POSIX sh, so it runs where `env -S` does not (BusyBox, older coreutils), finds
@@ -81,6 +87,19 @@ console.log(
     commit?.slice(0, 12) ?? "unknown"
   }`,
 );
+
+/**
+ * The CLI file's first statement: on an older Deno, one line naming both versions (stdout for docker, stderr
+ * for the kubelet) instead of an "unexpected TypeError" from deep inside. No fork, no import: a few comparisons.
+ */
+export function denoVersionCheck(min: string): string {
+  return `{const min=${JSON.stringify(min)},have=(globalThis.Deno?.version?.deno??"0.0.0");` +
+    `const a=have.split(/[.+-]/).map(Number),b=min.split(".").map(Number);` +
+    `let old=false;for(let i=0;i<3;i++){if((a[i]||0)!==b[i]){old=(a[i]||0)<b[i];break;}}` +
+    `if(old){const t=new TextEncoder().encode("docker-credential-acr-helper: needs Deno "+min+" or newer, ` +
+    `found Deno "+have+": upgrade Deno (deno upgrade), or use the release binary, which needs none\\n");` +
+    `(Deno.args[0]==="kubelet-credential-provider"?Deno.stderr:Deno.stdout).writeSync(t);Deno.exit(1);}}\n`;
+}
 
 /** The launcher's text (shellcheck-clean POSIX sh; tests/launcher_test.ts runs it under BusyBox). */
 export function launcherScript(flags: string[]): string {
@@ -96,6 +115,15 @@ dir=\${self%/*}
 js="$dir/docker-credential-acr-helper.js"
 [ -f "$js" ] || js="$dir/lib/docker-credential-acr-helper.js"
 [ -f "$js" ] || js="$dir/../lib/docker-credential-acr-helper/docker-credential-acr-helper.js"
+say() {
+  # docker and podman read stdout; the kubelet reads stderr and wants stdout empty.
+  if [ "\${1:-}" = kubelet-credential-provider ]; then echo "$msg" >&2; else echo "$msg"; fi
+  exit 1
+}
+if [ ! -f "$js" ]; then
+  msg="docker-credential-acr-helper: docker-credential-acr-helper.js is not beside $self, in lib/ or in ../lib/docker-credential-acr-helper/; reinstall both files of the bundle"
+  say "$@"
+fi
 deno=
 if command -v deno >/dev/null 2>&1; then
   deno=deno
@@ -106,9 +134,14 @@ else
 fi
 if [ -z "$deno" ]; then
   msg="docker-credential-acr-helper: deno (2.9.6) is not on PATH or in ~/.deno/bin, /usr/local/bin, /usr/bin; install it, or use the release binary, which needs no Deno"
-  # docker and podman read stdout; the kubelet reads stderr and wants stdout empty.
-  if [ "\${1:-}" = kubelet-credential-provider ]; then echo "$msg" >&2; else echo "$msg"; fi
-  exit 1
+  say "$@"
+fi
+# Root with a user's HOME (sudo -E, a root cron job): Deno would make its cache, root-owned, in that home. A
+# DENO_DIR that cannot be created (under /dev/null) keeps it out; Deno then runs without its code cache.
+if [ -z "\${DENO_DIR:-}" ] && { { [ -n "\${HOME:-}" ] && [ -e "$HOME" ] && [ ! -O "$HOME" ]; } ||
+  { [ -n "\${XDG_CACHE_HOME:-}" ] && [ -e "$XDG_CACHE_HOME" ] && [ ! -O "$XDG_CACHE_HOME" ]; }; }; then
+  DENO_DIR=/dev/null/deno
+  export DENO_DIR
 fi
 exec "$deno" run --quiet --no-prompt ${flags.join(" ")} "$js" "$@"
 `;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { cacheDir, isFresh, openCache } from "../lib/cache.ts";
 import { redact } from "../lib/log.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
-import { posixOnly, RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
+import { needs, posixOnly, RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAIcache01", accessKeySecret: "CANARY-cache-secret-31c" };
 const KEY2 = { accessKeyId: "LTAIcache02", accessKeySecret: "CANARY-cache-secret-other" };
@@ -49,7 +49,6 @@ Deno.test("cache dir: env, XDG_CACHE_HOME, ~/.cache; disabled by DISABLE_CACHE",
 const ENTRY = { host: PERSONAL, username: "u", password: "p-secret", issuedAt: 0, expiresAt: 3_600_000 };
 const KEY_A = "a".repeat(64);
 const KEY_B = "b".repeat(64);
-const isRoot = (await Deno.stat(await tempHome())).uid === 0;
 
 Deno.test(
   posixOnly("cache: a symlinked cache directory is neither followed nor written through", "symlinks"),
@@ -83,8 +82,8 @@ Deno.test(
 );
 
 Deno.test({
-  name: "cache: files and directories owned by another user are not used",
-  ignore: !isRoot, // only root can give a file away
+  // Only root can give a file away.
+  ...needs("cache: files and directories owned by another user are not used", { root: true, os: "posix" }),
   fn: async () => {
     const dir = `${await tempHome()}/c`;
     await openCache(dir).putToken(KEY_A, ENTRY, 0);

@@ -6,12 +6,10 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, exec, linuxOnly } from "./util.ts";
+import { CANARY_KEY, exec, needs } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const NAME = "docker-credential-acr-helper";
-const has = (cmd: string) => new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`] }).outputSync().success;
-const usable = Deno.build.os === "linux" && Deno.uid() === 0 && has("dpkg-deb") && has("unshare");
 
 const sh = (cmd: string[], env: Record<string, string> = {}) => exec(cmd, { env, cwd: root });
 
@@ -22,11 +20,11 @@ async function build(out: string) {
 }
 
 Deno.test({
-  ...linuxOnly(
-    "deb: reproducible, lintian-clean, installed in a private namespace it answers get cold and warm",
-    "dpkg, root",
-  ),
-  ignore: !usable,
+  ...needs("deb: reproducible, lintian-clean, installed in a private namespace it answers get cold and warm", {
+    os: "linux",
+    tools: ["dpkg-deb", "lintian", "unshare"],
+    root: true,
+  }),
   fn: async () => {
     const a = await build(await Deno.makeTempDir());
     const b = await build(await Deno.makeTempDir());
@@ -54,7 +52,7 @@ Deno.test({
     assert.match(copyright, /^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/$/m);
     assert.match(copyright, /^License: Apache-2\.0 and BlueOak-1\.0\.0 and ISC and MIT$/m);
 
-    if (has("lintian")) {
+    {
       const l = await sh(["lintian", "-I", "-E", "--pedantic", "--tag-display-limit", "0", deb]);
       const hints = l.out.split("\n").filter((x) => /^[EWIPX]: /.test(x));
       assert.deepEqual(hints, [], "lintian hints beyond the explained overrides");

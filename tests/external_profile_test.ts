@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { runProcessCommand, splitCommand } from "../lib/external_process.ts";
 import { startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { CANARY_KEY, posixOnly, runChecked, tempHome } from "./util.ts";
+import { CANARY_KEY, needs, posixOnly, runChecked, tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 
@@ -71,10 +71,7 @@ Deno.test(
 );
 
 Deno.test(
-  {
-    ...posixOnly("external: root never runs a command from a config another user owns", "owners"),
-    ignore: Deno.build.os === "windows" || Deno.uid() !== 0,
-  },
+  needs("external: root never runs a command from a config another user owns", { os: "posix", root: true }),
   async () => {
     const home = await tempHome();
     const file = `${home}/config.json`;

@@ -7,7 +7,7 @@ import {
   CANARY_KEY,
   CANARY_STS,
   fakeEnv,
-  linuxOnly,
+  needs,
   runChecked,
   type RunResult,
   tempHome,
@@ -420,8 +420,10 @@ Deno.test("cli: usage, version, unknown action", async () => {
 });
 
 Deno.test({
-  ...linuxOnly("cli: get with a terminal on stdin prints how to use it instead of waiting", "util-linux script"),
-  ignore: linuxOnly("", "").ignore || !(await Deno.stat("/usr/bin/script").then(() => true, () => false)),
+  ...needs("cli: get with a terminal on stdin prints how to use it instead of waiting", {
+    os: "linux",
+    tools: ["script"],
+  }),
   fn: async () => {
     const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { aquaEntry, FORMULA, homebrewFormula, parseChecksums } from "../scripts/release/packagers.ts";
 import { archiveName, TARGETS } from "../scripts/release/targets.ts";
+import { needs } from "./util.ts";
 
 const VERSION = "1.2.3";
 const sums = new Map(
@@ -23,18 +24,11 @@ function ruby(args: string[], stdin: string) {
     err: new TextDecoder().decode(o.stderr),
   }));
 }
-const hasRuby = (() => {
-  try {
-    return new Deno.Command("ruby", { args: ["-v"], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
-  name:
-    "packagers: the Homebrew formula is valid Ruby, per-platform URLs and checksums, not the Go helper [needs ruby]",
-  ignore: !hasRuby,
+  ...needs("packagers: the Homebrew formula is valid Ruby, per-platform URLs and checksums, not the Go helper", {
+    tools: ["ruby"],
+  }),
   fn: async () => {
     const formula = homebrewFormula(VERSION, parseChecksums(checksums));
     const r = await ruby(["-c"], formula);
@@ -117,8 +111,9 @@ const only = (o: Record<string, unknown>, keys: string[], where: string) => {
 };
 
 Deno.test({
-  name: "packagers: the aqua entry follows aqua's registry schema and names the release's real assets [needs ruby]",
-  ignore: !hasRuby,
+  ...needs("packagers: the aqua entry follows aqua's registry schema and names the release's real assets", {
+    tools: ["ruby"],
+  }),
   fn: async () => {
     const r = await ruby(["-ryaml", "-rjson", "-e", "puts JSON.generate(YAML.safe_load($stdin.read))"], aquaEntry());
     assert.equal(r.code, 0, r.err);

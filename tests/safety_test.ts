@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { CANARY_KEY, fakeEnv, linuxOnly, posixOnly, runHelper, spawnHelper, tempHome } from "./util.ts";
+import { CANARY_KEY, fakeEnv, needs, posixOnly, runHelper, spawnHelper, tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 const ENTERPRISE = "prod-registry.cn-hangzhou.cr.aliyuncs.com";
@@ -16,7 +16,6 @@ const INSTANCES = [
   { instanceId: "cri-other001", instanceName: "other", region: "cn-hangzhou" },
 ];
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
-const isRoot = Deno.uid() === 0;
 
 async function withFake(opts: FakeOptions, fn: (fake: FakeAcr) => Promise<void>) {
   const fake = startFakeAcr({ keys: [CANARY_KEY], instances: INSTANCES, ...opts });
@@ -229,11 +228,10 @@ function removeIfThere(path: string) {
 }
 
 Deno.test({
-  ...linuxOnly(
+  ...needs(
     "root with another user's HOME: no root-owned files in it; doctor warns with the fix; configure-docker refuses",
-    "useradd, root",
+    { os: "linux", tools: ["useradd"], root: true },
   ),
-  ignore: linuxOnly("", "").ignore || !isRoot,
   fn: () =>
     withFake({}, async (fake) => {
       const user = await testUser();
@@ -277,11 +275,10 @@ function libfaketime(): string | null {
 const FAKETIME = libfaketime();
 
 Deno.test({
-  ...linuxOnly(
-    "clock 10 min behind: an expired password is never served (lifetimes on the service's clock)",
-    "libfaketime",
-  ),
-  ignore: linuxOnly("", "").ignore || FAKETIME === null,
+  ...needs("clock 10 min behind: an expired password is never served (lifetimes on the service's clock)", {
+    os: "linux",
+    other: { what: "libfaketime", present: () => FAKETIME !== null },
+  }),
   fn: () =>
     withFake({ tokenTtlMs: 5 * 60_000 }, async (fake) => {
       const env = await fakeEnv(fake.url);
@@ -297,11 +294,10 @@ Deno.test({
 });
 
 Deno.test({
-  ...linuxOnly(
-    "clock 2 h ahead: the cache still hits and the kubelet is told to cache for half the token's life",
-    "libfaketime",
-  ),
-  ignore: linuxOnly("", "").ignore || FAKETIME === null,
+  ...needs("clock 2 h ahead: the cache still hits and the kubelet is told to cache for half the token's life", {
+    os: "linux",
+    other: { what: "libfaketime", present: () => FAKETIME !== null },
+  }),
   fn: () =>
     withFake({}, async (fake) => {
       const env = { ...(await fakeEnv(fake.url)), LD_PRELOAD: FAKETIME!, FAKETIME: "+2h" };

@@ -419,6 +419,13 @@ Deno.test(
     assert.throws(() => Deno.statSync(`${base}/gone`), Deno.errors.NotFound);
     assert.match(makeOwnDir(`${base}/y/z`, { uid: uid + 1, home: null })!, /belongs to uid \d+, not to this user/);
     assert.throws(() => Deno.statSync(`${base}/y`), Deno.errors.NotFound);
+    // A ~/.cache that root already made (Deno's own, or an older helper's) does not let root go on: HOME decides.
+    Deno.mkdirSync(`${base}/.cache/theirs`);
+    assert.match(
+      makeOwnDir(`${base}/.cache/theirs/docker-credential-acr-helper`, { uid: uid + 1, home: base })!,
+      /^HOME \(.*\) belongs to uid \d+, not to this user \(uid \d+\); not creating anything in it$/,
+    );
+    assert.throws(() => Deno.statSync(`${base}/.cache/theirs/docker-credential-acr-helper`), Deno.errors.NotFound);
     const status = cacheDirStatus(`${base}/other/c`, { uid: uid + 1, home: base });
     assert.equal(status.ok, false);
     assert.match(status.fix!, /DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR/);

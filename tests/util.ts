@@ -54,6 +54,67 @@ export function linuxOnly(name: string, why: string): { name: string; ignore: bo
   return { name: `${name} [Linux: ${why}]`, ignore: Deno.build.os !== "linux" };
 }
 
+/** Whether a program is on PATH (or in an sbin directory, where chroot and useradd live). */
+export function has(program: string): boolean {
+  const sep = Deno.build.os === "windows" ? ";" : ":";
+  const dirs = [...(Deno.env.get("PATH") ?? "").split(sep), "/usr/sbin", "/sbin"].filter((d) => d !== "");
+  const names = Deno.build.os === "windows" ? [`${program}.exe`, `${program}.cmd`, program] : [program];
+  return dirs.some((d) => names.some((n) => statFile(`${d}/${n}`)));
+}
+
+function statFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** What a test needs beyond Deno: programs, root, an OS, or anything else a check can tell. */
+export interface Needs {
+  /** Programs that must be on PATH. */
+  tools?: string[];
+  root?: boolean;
+  os?: "linux" | "posix";
+  /** Something else, by name (`libfaketime`), and how to tell it is there. */
+  other?: { what: string; present: () => boolean };
+}
+
+/**
+ * A test that needs what a fresh machine may lack (`shellcheck`, `faketime`, root, namespaces...): its name
+ * says so, and it is skipped where that is missing. Under `CI=true` a missing tool or root is a failure, not a
+ * skip (a failing test named for what is missing), so CI never goes green by skipping; `.ci/run` installs all
+ * of them. `ACR_HELPER_TEST_OPTIONAL` (names, or `all`) lets a CI leg that cannot have some of them skip them.
+ * A test for another OS is always skipped.
+ *
+ * @example
+ * ```ts
+ * Deno.test({ ...needs("launcher: shellcheck-clean POSIX sh", { tools: ["shellcheck"] }), fn: async () => {} });
+ * ```
+ */
+export function needs(name: string, n: Needs): { name: string; ignore: boolean } {
+  const wants = [...(n.tools ?? []), ...(n.root ? ["root"] : []), ...(n.other ? [n.other.what] : [])];
+  const label = [...(n.os ? [n.os === "linux" ? "Linux" : "POSIX"] : []), ...wants].join(", ");
+  const full = label ? `${name} [needs ${label}]` : name;
+  const wrongOs = n.os === "linux" ? Deno.build.os !== "linux" : n.os === "posix" && Deno.build.os === "windows";
+  if (wrongOs) return { name: full, ignore: true };
+  const missing = [
+    ...(n.tools ?? []).filter((t) => !has(t)),
+    ...(n.root && Deno.uid() !== 0 ? ["root"] : []),
+    ...(n.other && !n.other.present() ? [n.other.what] : []),
+  ];
+  if (missing.length === 0) return { name: full, ignore: false };
+  const optional = (Deno.env.get("ACR_HELPER_TEST_OPTIONAL") ?? "").split(/[\s,]+/);
+  const strict = Deno.env.get("CI") === "true" && !optional.includes("all");
+  const required = missing.filter((m) => !optional.includes(m));
+  if (strict && required.length > 0) {
+    Deno.test(`${full}: missing ${required.join(", ")}`, () => {
+      throw new Error(`CI=true: ${required.join(", ")} missing; .ci/run installs them (a skip would hide this test)`);
+    });
+  }
+  return { name: full, ignore: true };
+}
+
 /** What one run printed. */
 export interface RunResult {
   code: number;
