@@ -423,14 +423,53 @@ export function cacheDirStatus(dir: string, owner: Owner): CacheDirStatus {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) return { ok: false, text: `${dir}: ${message(err)}`, fix };
     const why = makeOwnDir(dir, owner, false);
-    return why === null
+    if (why !== null) return { ok: false, text: `${dir}: not used, every get calls the API: ${why}`, fix };
+    const cannot = unwritable(nearestExisting(dir));
+    return cannot === null
       ? { ok: true, text: `${dir} (created on the first token)` }
-      : { ok: false, text: `${dir}: not used, every get calls the API: ${why}`, fix };
+      : { ok: false, text: `${dir} cannot be created (${cannot}): every get calls the API`, fix: writableFix };
   }
   if (info.isSymlink) return { ok: false, text: `${dir} is a symlink: not used`, fix };
   if (!info.isDirectory) return { ok: false, text: `${dir} is not a directory: not used`, fix };
   if (info.uid !== null && owner.uid !== null && info.uid !== owner.uid) {
     return { ok: false, text: `${dir} belongs to uid ${info.uid}, not to this user (uid ${owner.uid}): not used`, fix };
   }
-  return { ok: true, text: `${dir} (present)` };
+  const cannot = unwritable(dir);
+  return cannot === null
+    ? { ok: true, text: `${dir} (present)` }
+    : { ok: false, text: `${dir} cannot be written (${cannot}): every get calls the API`, fix: writableFix };
+}
+
+const writableFix = "set DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR to a writable directory of this user's";
+
+/** Why nothing can be written in `dir` (a read-only file system, no permission), or null: a probe file, removed. */
+function unwritable(dir: string): string | null {
+  let probe: string | undefined;
+  try {
+    probe = Deno.makeTempFileSync({ dir, prefix: ".doctor-probe-" });
+    return null;
+  } catch (err) {
+    return message(err).split(":")[0];
+  } finally {
+    if (probe) {
+      try {
+        Deno.removeSync(probe);
+      } catch { /* gone */ }
+    }
+  }
+}
+
+/** `dir`, or its nearest ancestor that exists. */
+function nearestExisting(dir: string): string {
+  let p = dir;
+  for (;;) {
+    try {
+      Deno.statSync(p);
+      return p;
+    } catch {
+      const i = p.lastIndexOf("/");
+      if (i <= 0) return "/";
+      p = p.slice(0, i);
+    }
+  }
 }

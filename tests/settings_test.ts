@@ -29,8 +29,9 @@ Deno.test("settings: every variable the code reads is in the table", async () =>
   assert.deepEqual(missing, [], "read by the code but not in lib/settings.ts");
 });
 
-Deno.test("settings: README and the man page name every variable in the table", async () => {
-  const readme = await Deno.readTextFile(new URL("README.md", root));
+Deno.test("settings: the docs (README, docs/reference.md) and the man page name every variable in the table", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", root)) +
+    await Deno.readTextFile(new URL("docs/reference.md", root));
   const man = (await Deno.readTextFile(new URL("docs/docker-credential-acr-helper.1", root))).replaceAll("\\-", "-");
   for (const s of SETTINGS) {
     assert.ok(readme.includes(s.name), `README does not mention ${s.name}`);
