@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Env, homeOf, type Os } from "./config.ts";
+import { type Env, homeOf, type Os, xdgDir } from "./config.ts";
 import { makeOwnDir, type Owner, probeUid } from "./own_dirs.ts";
 
 /** A cached temporary password. */
@@ -78,7 +78,7 @@ export function cacheDir(env: Env, os: Os = Deno.build.os): string | null {
   if (env.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR) return env.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR;
   const base = os === "windows"
     ? env.LOCALAPPDATA || homeOf(env, "AppData/Local", os)
-    : env.XDG_CACHE_HOME || homeOf(env, ".cache", os);
+    : xdgDir(env.XDG_CACHE_HOME) ?? homeOf(env, ".cache", os);
   return base ? `${base}/docker-credential-acr-helper` : null;
 }
 

@@ -91,8 +91,13 @@ export function configPath(env: Env, os: Os = Deno.build.os): { path: string | n
   if (named) return { path: named, explicit: true };
   const base = os === "windows"
     ? env.APPDATA || homeOf(env, "AppData/Roaming", os)
-    : env.XDG_CONFIG_HOME || homeOf(env, ".config", os);
+    : xdgDir(env.XDG_CONFIG_HOME) ?? homeOf(env, ".config", os);
   return { path: base ? `${base}/docker-credential-acr-helper/config.json` : null, explicit: false };
+}
+
+/** An XDG base directory variable's value, or null when unset or relative (the XDG spec says to ignore those). */
+export function xdgDir(value: string | undefined): string | null {
+  return value && value.startsWith("/") ? value : null;
 }
 
 /** The user's home directory from the environment, joined with `sub`. */

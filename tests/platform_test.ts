@@ -41,6 +41,10 @@ for (const os of ["linux", "darwin"] as const) {
     assert.equal(cacheDir(plain, os), "/home/ana/.cache/docker-credential-acr-helper");
     assert.equal(configPath(plain, os).path, "/home/ana/.config/docker-credential-acr-helper/config.json");
     assert.equal(dockerConfigPath(plain, os), "/home/ana/.docker/config.json");
+    // Relative XDG values are invalid (the XDG spec): ignored, never resolved from the working directory.
+    const relative = { ...plain, XDG_CACHE_HOME: "cache", XDG_CONFIG_HOME: "./conf" };
+    assert.equal(cacheDir(relative, os), "/home/ana/.cache/docker-credential-acr-helper");
+    assert.equal(configPath(relative, os).path, "/home/ana/.config/docker-credential-acr-helper/config.json");
     assert.equal(homeDir({ USERPROFILE: "C:\\x" }, os), null, "no HOME: no home (USERPROFILE is Windows')");
   });
 }
