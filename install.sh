@@ -53,14 +53,16 @@ case $arch in
   *) fail "$arch is not supported (linux and darwin, amd64 and arm64)" ;;
 esac
 
+MAX_BYTES=268435456 # no release file is near 256 MiB: a larger answer is not ours
 fetch() { # URL FILE
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 2 -o "$2" "$1"
+    curl -fsSL --retry 2 --max-filesize "$MAX_BYTES" -o "$2" "$1" || return 1
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -O "$2" "$1"
+    wget -q -O "$2" "$1" || return 1
   else
     fail "neither curl nor wget is installed"
   fi
+  [ "$(wc -c <"$2")" -le "$MAX_BYTES" ] || fail "$1 is larger than $MAX_BYTES bytes; nothing installed"
 }
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi
@@ -106,17 +108,52 @@ esac
 if [ -z "$prefix" ]; then
   if [ "$(id -u)" = 0 ]; then prefix=/usr/local; else prefix="$HOME/.local"; fi
 fi
-mkdir -p "$prefix/bin"
-# Atomic: a running docker never sees half a file; an upgrade replaces the old one in one rename.
-cp "$dir/$NAME" "$prefix/bin/.$NAME.new.$$"
-chmod 0755 "$prefix/bin/.$NAME.new.$$"
+me=$(id -u)
+# Only into directories this user or root owns, that no one else can write to (unless sticky): anyone else could
+# plant a link where a file is about to be written, and we would write, as root perhaps, through it.
+safe_dir() { # DIR: fails (one line) when DIR exists and is not safe to write into
+  [ -e "$1" ] || [ -L "$1" ] || return 0
+  for opt in -ldn -ldnL; do
+    # shellcheck disable=SC2012 # ls -n is the portable way to read an owner's uid and the mode bits in sh
+    set -- "$1" "$(ls $opt "$1" 2>/dev/null | awk '{print $1, $3}')"
+    mode=${2% *}
+    owner=${2#* }
+    [ "$owner" = "$me" ] || [ "$owner" = 0 ] ||
+      fail "$1 belongs to uid $owner, not to this user (uid $me) or root; nothing installed"
+    case $mode in
+      l*) ;;
+      d???????w[xX-]*) fail "$1 can be written by anyone and has no sticky bit; nothing installed" ;;
+    esac
+  done
+}
+for d in "$prefix" "$prefix/bin" "$prefix/lib" "$prefix/lib/$NAME" "$prefix/share" "$prefix/share/man" \
+  "$prefix/share/man/man1"; do
+  safe_dir "$d"
+done
+mkdir -p "$prefix/bin" || fail "cannot create $prefix/bin"
+safe_dir "$prefix/bin"
+# Staged in a directory of our own (mktemp -d: new, 0700) on the same file system, then renamed into place:
+# rename replaces whatever is at the name (a link too) instead of following it, and nothing is chmod-ed outside
+# the stage. A running docker never sees half a file; an upgrade replaces the old one in one rename.
+put() { # SOURCE DESTDIR NAME MODE
+  stage=$(mktemp -d "$2/.$NAME-stage.XXXXXX") || fail "cannot write in $2"
+  if ! { cp "$1" "$stage/$3" && chmod "$4" "$stage/$3" && mv -f "$stage/$3" "$2/$3"; }; then
+    rm -rf "$stage"
+    fail "cannot install $2/$3"
+  fi
+  rmdir "$stage"
+}
 if [ -d "$dir/lib" ]; then
   # The bundle-based stand-in carries its JavaScript files in lib/ (the release binaries need none).
-  mkdir -p "$prefix/lib/$NAME"
-  for f in "$dir"/lib/*; do [ -f "$f" ] || continue; cp "$f" "$prefix/lib/$NAME/.$(basename "$f").new.$$" && mv -f "$prefix/lib/$NAME/.$(basename "$f").new.$$" "$prefix/lib/$NAME/$(basename "$f")"; done
+  mkdir -p "$prefix/lib/$NAME" || fail "cannot create $prefix/lib/$NAME"
+  safe_dir "$prefix/lib"
+  safe_dir "$prefix/lib/$NAME"
+  for f in "$dir"/lib/*; do [ -f "$f" ] || continue; put "$f" "$prefix/lib/$NAME" "$(basename "$f")" 0644; done
 fi
-mv -f "$prefix/bin/.$NAME.new.$$" "$prefix/bin/$NAME"
-if [ -f "$dir/$NAME.1" ]; then mkdir -p "$prefix/share/man/man1" && cp "$dir/$NAME.1" "$prefix/share/man/man1/"; fi
+put "$dir/$NAME" "$prefix/bin" "$NAME" 0755
+if [ -f "$dir/$NAME.1" ]; then
+  mkdir -p "$prefix/share/man/man1" && safe_dir "$prefix/share/man/man1" && put "$dir/$NAME.1" "$prefix/share/man/man1" "$NAME.1" 0644
+fi
 echo "installed $NAME $version in $prefix/bin"
 case ":$PATH:" in
   *":$prefix/bin:"*) ;;

@@ -8,7 +8,7 @@
  * @module
  */
 import { type Env, homeOf, type Os, xdgDir } from "./config.ts";
-import { makeOwnDir, type Owner, probeUid } from "./own_dirs.ts";
+import { makeOwnDir, notOurDir, type Owner, probeUid, sharedParent } from "./own_dirs.ts";
 
 /** A cached temporary password. */
 export interface TokenEntry {
@@ -208,9 +208,25 @@ class FileCache implements Cache {
         const why = makeOwnDir(this.dir, { uid: Deno.build.os === "windows" ? null : this.ownUid(), home: this.home });
         if (why !== null) return this.disable(why);
       }
+      const uid = Deno.build.os === "windows" ? null : this.ownUid();
+      const shared = Deno.build.os === "windows" ? null : sharedParent(this.dir);
+      if (shared !== null) return this.disable(shared);
       try {
-        for (const s of SUBDIRS) Deno.mkdirSync(`${this.dir}/${s}`, { recursive: true, mode: 0o700 });
-        if (Deno.build.os !== "windows") Deno.chmodSync(this.dir, 0o700);
+        // Each level is created (never through a link: mkdir does not follow one) and then checked with lstat
+        // before any use; the top is tightened to 0700 only once it is known to be our own directory.
+        const top = notOurDir(this.dir, uid);
+        if (top !== null) return this.disable(top);
+        const mode = Deno.lstatSync(this.dir).mode;
+        if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(this.dir, 0o700);
+        for (const s of SUBDIRS) {
+          try {
+            Deno.mkdirSync(`${this.dir}/${s}`, { mode: 0o700 });
+          } catch (err) {
+            if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+          }
+          const why = notOurDir(`${this.dir}/${s}`, uid);
+          if (why !== null) return this.disable(why);
+        }
       } catch (err) {
         return this.disable(message(err));
       }
@@ -417,6 +433,8 @@ export interface CacheDirStatus {
 /** Whether the cache in `dir` will be used by this user, without creating anything. */
 export function cacheDirStatus(dir: string, owner: Owner): CacheDirStatus {
   const fix = "set DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR to a directory of this user's, or run as the owner";
+  const shared = Deno.build.os === "windows" ? null : sharedParent(dir);
+  if (shared !== null) return { ok: false, text: `${dir}: not used, every get calls the API: ${shared}`, fix };
   let info: Deno.FileInfo;
   try {
     info = Deno.lstatSync(dir);

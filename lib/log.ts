@@ -61,10 +61,11 @@ export function createLogger({ env, sink, now = Date.now }: LoggerOptions): Logg
   const min = LEVELS.indexOf(wanted as Level);
   const secrets = new Set<string>();
   const file = env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE;
+  let opened: Deno.FsFile | null | undefined;
   const write = sink ?? ((line: string) => {
     try {
-      if (file) Deno.writeTextFileSync(file, line, { append: true, mode: 0o600 });
-      else Deno.stderr.writeSync(new TextEncoder().encode(line));
+      if (!file) Deno.stderr.writeSync(new TextEncoder().encode(line));
+      else if ((opened ??= openLogFile(file)) !== null) opened.writeSync(new TextEncoder().encode(line));
     } catch { /* logging must never break a pull */ }
   });
   const at = (level: Level) => (message: string) => {
@@ -81,4 +82,46 @@ export function createLogger({ env, sink, now = Date.now }: LoggerOptions): Logg
       if (value) secrets.add(value);
     },
   };
+}
+
+/**
+ * Opens the log file for appending without ever following a link or changing a file that is not ours: a new
+ * file is created exclusively (O_EXCL: a link planted at the path makes that fail) with mode 0600; an existing one
+ * must be a regular file we own, and the file opened must be the very one checked (same device and inode), so a
+ * link swapped in between is never written through. Nothing is ever chmod-ed. Null: no log.
+ */
+export function openLogFile(path: string): Deno.FsFile | null {
+  try {
+    return Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) return null;
+  }
+  let before: Deno.FileInfo;
+  try {
+    before = Deno.lstatSync(path);
+  } catch {
+    return null;
+  }
+  const uid = ownUid();
+  if (!before.isFile || (before.uid !== null && uid !== null && before.uid !== uid)) return null;
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { append: true });
+  } catch {
+    return null;
+  }
+  const now = f.statSync();
+  if (now.ino !== before.ino || now.dev !== before.dev || !now.isFile) {
+    f.close();
+    return null;
+  }
+  return f;
+}
+
+function ownUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
 }

@@ -62,10 +62,48 @@ export function makeOwnDir(dir: string, owner: Owner, create = true): string | n
     try {
       Deno.mkdirSync(m, { mode: 0o700 });
     } catch (err) {
-      // Another helper may have made it a moment ago: fine.
+      // Another helper may have made it a moment ago: fine, if what is there now is ours (checked below).
       if (!(err instanceof Deno.errors.AlreadyExists)) return `cannot create ${m} (${(err as Error).message})`;
     }
+    const why = notOurDir(m, owner.uid);
+    if (why !== null) return why;
   }
+  return null;
+}
+
+/**
+ * Null when `dir` is a real directory (not a link) owned by `uid`, checked with lstat right after creating it:
+ * what is there may have been swapped by someone who can write the parent, and nothing is used or chmod-ed through
+ * a link. Else why not.
+ */
+export function notOurDir(dir: string, uid: number | null): string | null {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(dir);
+  } catch (err) {
+    return `${dir}: ${(err as Error).message}`;
+  }
+  if (info.isSymlink) return `${dir} is a symlink: not used`;
+  if (!info.isDirectory) return `${dir} is not a directory: not used`;
+  if (info.uid !== null && uid !== null && info.uid !== uid) {
+    return `${dir} belongs to uid ${info.uid}, not to this user (uid ${uid}): not used`;
+  }
+  return null;
+}
+
+/**
+ * Null unless `dir`'s parent can be written by others and has no sticky bit: then anyone could swap `dir` for a link
+ * between a check and a use, so the directory is not used at all (fail closed).
+ */
+export function sharedParent(dir: string): string | null {
+  const parent = parentOf(trimSlash(dir));
+  if (parent === null) return null;
+  try {
+    const info = Deno.statSync(parent);
+    if (info.mode !== null && (info.mode & 0o002) !== 0 && (info.mode & 0o1000) === 0) {
+      return `${parent} can be written by anyone and has no sticky bit: ${dir} in it could be swapped for a link`;
+    }
+  } catch { /* missing: the walk says so */ }
   return null;
 }
 

@@ -182,3 +182,98 @@ Deno.test({
     assert.ok(r.success, new TextDecoder().decode(r.stdout));
   },
 });
+
+Deno.test({
+  ...needs(
+    "install.sh as root: refuses a prefix another user owns or anyone can write; replaces links, never follows",
+    {
+      os: "linux",
+      tools: ["setpriv"],
+      root: true,
+    },
+  ),
+  fn: async () => {
+    const built = await new Deno.Command(Deno.execPath(), { args: ["task", "--quiet", "bundle"], cwd: root }).output();
+    assert.ok(built.success);
+    const web = await Deno.makeTempDir();
+    const http = serve(web);
+    const base = await Deno.makeTempDir();
+    await Deno.chmod(base, 0o755);
+    try {
+      await release(web, "0.1.0");
+      const env = { PATH: `${Deno.execPath().replace(/\/[^/]+$/, "")}:/usr/bin:/bin`, HOME: base };
+      const install = (prefix: string) =>
+        sh(["sh", `${root}install.sh`, "--base-url", http.url, "--prefix", prefix], {
+          ...env,
+          ACR_HELPER_SKIP_ATTESTATION: "1",
+        });
+      const victim = `${base}/victim`;
+      await Deno.writeTextFile(victim, "secret\n");
+      await Deno.chmod(victim, 0o600);
+      const untouched = async () => {
+        assert.equal(await Deno.readTextFile(victim), "secret\n");
+        assert.equal((await Deno.stat(victim)).mode! & 0o777, 0o600);
+      };
+
+      // A prefix whose bin/ another user (uid 65534) owns: refused before anything is written.
+      const theirs = `${base}/theirs`;
+      await Deno.mkdir(`${theirs}/bin`, { recursive: true });
+      await Deno.chown(`${theirs}/bin`, 65534, 65534);
+      let r = await install(theirs);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.err,
+        /^install\.sh: .*\/theirs\/bin belongs to uid 65534, not to this user \(uid 0\) or root; nothing installed\n$/,
+      );
+      assert.deepEqual([...Deno.readDirSync(`${theirs}/bin`)], []);
+
+      // A root-owned bin/ anyone can write, while another user plants links to the victim at every name it can
+      // guess: refused (and the victim untouched), however the race goes.
+      const open = `${base}/open`;
+      await Deno.mkdir(`${open}/bin`, { recursive: true });
+      await Deno.chmod(`${open}/bin`, 0o777);
+      const planter = new Deno.Command("setpriv", {
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "sh",
+          "-c",
+          `while :; do for n in "$N" ".$N.new.1" ".$N.new.2"; do ln -sfn "$V" "$B/$n" 2>/dev/null; done; done`,
+        ],
+        env: { N: NAME, V: victim, B: `${open}/bin` },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        for (let i = 0; i < 5; i++) {
+          r = await install(open);
+          assert.equal(r.code, 1);
+          assert.match(r.err, /bin can be written by anyone and has no sticky bit; nothing installed\n$/);
+        }
+      } finally {
+        planter.kill("SIGKILL");
+        await planter.status;
+      }
+      await untouched();
+
+      // A link already at the binary's, a lib file's and the man page's names (root's own dir): replaced, not followed.
+      const mine = `${base}/mine`;
+      for (const d of ["bin", `lib/${NAME}`, "share/man/man1"]) await Deno.mkdir(`${mine}/${d}`, { recursive: true });
+      for (const p of [`bin/${NAME}`, `lib/${NAME}/${NAME}.js`, `share/man/man1/${NAME}.1`]) {
+        await Deno.symlink(victim, `${mine}/${p}`);
+      }
+      r = await install(mine);
+      assert.equal(r.code, 0, r.err);
+      await untouched();
+      for (const p of [`bin/${NAME}`, `lib/${NAME}/${NAME}.js`, `share/man/man1/${NAME}.1`]) {
+        assert.ok(Deno.lstatSync(`${mine}/${p}`).isFile, `${p} is a file of its own now`);
+      }
+      assert.deepEqual([...Deno.readDirSync(`${mine}/bin`)].map((e) => e.name), [NAME], "no stage left behind");
+    } finally {
+      await http.close();
+      await Deno.remove(base, { recursive: true });
+      await Deno.remove(web, { recursive: true });
+    }
+  },
+});

@@ -81,6 +81,22 @@ Deno.test({
       ]
     ) assert.ok(p.matchImages.some((m: string) => kubeletMatches(m, image)), image);
     assert.equal(p.tokenAttributes.cacheType, "ServiceAccount");
+    // Least privilege: only SYS_CHROOT, and the node's / read-only all the way down.
+    const container = (docs[2] as {
+      spec: {
+        template: {
+          spec: {
+            containers: Array<{
+              securityContext: { capabilities: { drop: string[]; add: string[] } };
+              volumeMounts: Array<{ name: string; readOnly?: boolean; recursiveReadOnly?: string }>;
+            }>;
+          };
+        };
+      };
+    }).spec.template.spec.containers[0];
+    assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"], add: ["SYS_CHROOT"] });
+    const hostRoot = container.volumeMounts.find((m) => m.name === "host-root")!;
+    assert.deepEqual([hostRoot.readOnly, hostRoot.recursiveReadOnly], [true, "Enabled"]);
     assert.ok(p.env.some((e: { name: string }) => e.name === "DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR"));
 
     // The DaemonSet puts the plugin and config where its env says, from the ConfigMap.
@@ -95,7 +111,7 @@ Deno.test({
 Deno.test({
   ...needs(
     "installer: the install script in a chroot of the image with a fake node: install, upgrade, a node where it does not run",
-    { os: "linux", tools: ["chroot", "busybox"], root: true },
+    { os: "linux", tools: ["chroot", "busybox", "setpriv"], root: true },
   ),
   fn: async () => {
     const work = await Deno.makeTempDir();
@@ -124,8 +140,9 @@ Deno.test({
         await Deno.symlink("busybox", `${path}/bin/sh`);
       }
     };
+    // With exactly the DaemonSet's capabilities: the bounding set cut to SYS_CHROOT before chroot runs.
     const install = (ctx: string, hostInside: string) =>
-      sh([CHROOT!, ctx, "/bin/sh", "/opt/acr-helper/install-plugin.sh"], {
+      sh(["setpriv", "--bounding-set=-all,+sys_chroot", CHROOT!, ctx, "/bin/sh", "/opt/acr-helper/install-plugin.sh"], {
         PATH: "/bin",
         HOST_ROOT: hostInside,
         INSTALL_ONCE: "1",
