@@ -170,6 +170,8 @@ function isOutcome(x: unknown): x is StepOutcome {
 // 1. RRSA OIDC from the environment (R1: before the env access key).
 async function oidcEnvStep(c: Chain): Promise<StepOutcome[]> {
   const names = ["ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE"];
+  const github = githubOidc(c);
+  if (github) return [github];
   const missing = names.filter((k) => !c.val(k));
   if (missing.length > 0) {
     return [absent(missing.length === 3 ? "RRSA OIDC (not set)" : `RRSA OIDC (${missing.join(", ")} not set)`)];
@@ -187,6 +189,27 @@ async function oidcEnvStep(c: Chain): Promise<StepOutcome[]> {
     source: { kind: "oidc", description: source, identity: `oidc:${roleArn}|${providerArn}` },
     plan: { type: "oidc", roleArn, providerArn, tokenFile, sessionName: c.val("ALIBABA_CLOUD_ROLE_SESSION_NAME") },
   })];
+}
+
+/**
+ * GitHub Actions' own OIDC identity: the role and provider named, no token file, and the job's two ID-token
+ * variables present (`permissions: id-token: write`). The token is fetched on each get (lib/github_oidc.ts).
+ */
+function githubOidc(c: Chain): StepOutcome | null {
+  const roleArn = c.val("ALIBABA_CLOUD_ROLE_ARN");
+  const providerArn = c.val("ALIBABA_CLOUD_OIDC_PROVIDER_ARN");
+  const url = c.val("ACTIONS_ID_TOKEN_REQUEST_URL");
+  const requestToken = c.val("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+  if (!roleArn || !providerArn || c.val("ALIBABA_CLOUD_OIDC_TOKEN_FILE") || !url || !requestToken) return null;
+  const audience = c.val("DOCKER_CREDENTIAL_ACR_HELPER_OIDC_AUDIENCE") ?? "sts.aliyuncs.com";
+  return selected({
+    source: {
+      kind: "oidc",
+      description: `GitHub Actions OIDC token for role ${roleArn} (asked for on each get, audience ${audience})`,
+      identity: `oidc:${roleArn}|${providerArn}`,
+    },
+    plan: { type: "github-oidc", roleArn, providerArn, url, requestToken, audience },
+  });
 }
 
 // 2. The access key in the environment.

@@ -45,6 +45,11 @@ export type CredentialPlan =
   | { type: "external"; profile: string; command: string; file: string }
   /** `ALIBABA_CLOUD_CREDENTIALS_URI`: a local service that hands out STS credentials (the SDK's URI provider). */
   | { type: "uri"; uri: string }
+  /**
+   * GitHub Actions' OIDC: an ID token asked for on each get (lib/github_oidc.ts), then exchanged as a pod's is.
+   * The request token is a secret held in memory only.
+   */
+  | { type: "github-oidc"; roleArn: string; providerArn: string; url: string; requestToken: string; audience: string }
   /** A pod's service account token exchanged with STS (kubelet per-pod identity); the token is in memory. */
   | { type: "oidc-token"; roleArn: string; providerArn: string; token: string }
   /** `base` assumes `roleArn` (config file `registries.<host>.roleArn`, or a ChainableRamRoleArn profile). */

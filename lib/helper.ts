@@ -10,6 +10,7 @@ import {
   assumeRoleSelection,
   type AuthOptions,
   type ClientCredential,
+  podIdentitySelection,
   type ResolvedCredentials,
   selectCredentialSource,
   type Selection,
@@ -35,6 +36,7 @@ import { type ConnectProbe, resolveApiEndpoint, stsRoute, vpcEndpointEnabled } f
 import { discoverEcsRole, type MetadataRequest } from "./ecs_metadata.ts";
 import { proofExpiry, proofKey } from "./pod_proof.ts";
 import { NAME } from "./version.ts";
+import { fetchGithubIdToken } from "./github_oidc.ts";
 import { isTransient, isUserFacing, kindOf, markUserFacing } from "./errors.ts";
 
 export type { PlanSettings, Target, TokenPlan } from "./target.ts";
@@ -207,11 +209,13 @@ export function createHelper(opts: HelperOptions): Helper {
     if (p === null) throw new NotFoundError();
     const plan = p;
     const started = now();
-    const selection = tokenOpts.selection ?? await select(p, (await settings()).config);
-    const { identity } = selection.source;
     const store = tokenOpts.bypassCache ? new NullCache() : cache();
     let net: ReturnType<typeof transport> | undefined;
     const deadline = () => started + (net ??= transport()).timeoutMs;
+    const chosen = tokenOpts.selection ?? await select(p, (await settings()).config);
+    // GitHub Actions: a fresh ID token for this job, then proven and exchanged as a pod's token is.
+    const selection = chosen.plan.type === "github-oidc" ? await githubJob(chosen, deadline()) : chosen;
+    const { identity } = selection.source;
     // One credential per get: the per-pod proof and the ACR call share its STS exchange.
     let built: { backend: Backend; credential: ClientCredential } | undefined;
     const credential = async () => {
@@ -270,6 +274,22 @@ export function createHelper(opts: HelperOptions): Helper {
       expiresAt: entry.expiresAt,
       clockSkewMs: skew,
     };
+  }
+
+  /** The job's ID token from GitHub, as the per-pod selection the rest of the token path knows. */
+  async function githubJob(s: Selection, deadline: number): Promise<Selection> {
+    const plan = s.plan as Extract<Selection["plan"], { type: "github-oidc" }>;
+    log.secret(plan.requestToken);
+    let token: string;
+    try {
+      token = await fetchGithubIdToken(plan, { deadline, now });
+    } catch (err) {
+      throw userFacing(err);
+    }
+    log.secret(token);
+    log.debug(`GitHub ID token for ${plan.roleArn} received`);
+    const job = podIdentitySelection({ roleArn: plan.roleArn, providerArn: plan.providerArn, token });
+    return { ...job, source: s.source };
   }
 
   /**

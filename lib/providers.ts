@@ -154,6 +154,8 @@ function buildProvider(lib: Lib, plan: CredentialPlan, opts: BuildOptions): any 
       return lib.URICredentialsProvider.builder().withCredentialsURI(plan.uri).build();
     case "oidc-token":
       throw new Error("a pod's OIDC token cannot be the base of another role");
+    case "github-oidc":
+      throw new Error("a GitHub ID token is fetched before the credential is built (lib/helper.ts)");
   }
 }
 

@@ -50,6 +50,22 @@ export const SETTINGS: readonly Setting[] = [
   { name: "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", meaning: "RRSA OIDC provider", default: "none" },
   { name: "ALIBABA_CLOUD_OIDC_TOKEN_FILE", meaning: "RRSA token file", default: "none" },
   { name: "ALIBABA_CLOUD_ROLE_SESSION_NAME", meaning: "STS session name", default: "generated" },
+  {
+    name: "ACTIONS_ID_TOKEN_REQUEST_URL",
+    meaning: "GitHub Actions' ID-token endpoint (set by the runner with id-token: write)",
+    default: "none",
+  },
+  {
+    name: "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    meaning: "the job's token for that endpoint (set by the runner)",
+    default: "none",
+    secret: true,
+  },
+  {
+    name: "DOCKER_CREDENTIAL_ACR_HELPER_OIDC_AUDIENCE",
+    meaning: "audience asked for in GitHub's ID token",
+    default: "sts.aliyuncs.com",
+  },
   { name: "ALIBABA_CLOUD_ACCESS_KEY_ID", meaning: "access key id", default: "none" },
   { name: "ALIBABA_CLOUD_ACCESS_KEY_SECRET", meaning: "access key secret", default: "none", secret: true },
   { name: "ALIBABA_CLOUD_SECURITY_TOKEN", meaning: "STS security token", default: "none", secret: true },

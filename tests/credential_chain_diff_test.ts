@@ -317,6 +317,7 @@ function keyOf(plan: CredentialPlan): string {
       return `STS[${plan.roleArn}<-${keyOf(plan.base)}]`;
     case "oidc":
     case "oidc-token":
+    case "github-oidc":
       return `OIDC[${plan.roleArn}]`;
     case "ecs":
       return `ECS[${plan.roleName}]`;

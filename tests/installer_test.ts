@@ -41,23 +41,16 @@ Deno.test({
     const docs = JSON.parse(json.out) as Array<Record<string, unknown>>;
     assert.deepEqual(docs.map((d) => d.kind), ["Namespace", "ConfigMap", "DaemonSet"]);
     // Validated against the Kubernetes schemas in a process with its own lock (test-only packages stay out of ours).
-    const valid = await sh(
-      [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        "-A",
-        "--config",
-        `${root}tests/tools/tools.json`,
-        `${root}tests/tools/k8s_validate.ts`,
-      ],
-      {
-        ...PATH,
-        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-        HOME: Deno.env.get("HOME")!,
-      },
-      json.out,
-    );
+    // It inherits this process's environment: fetching its packages may need the machine's proxy and CA settings.
+    const valid = await exec([
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "-A",
+      "--config",
+      `${root}tests/tools/tools.json`,
+      `${root}tests/tools/k8s_validate.ts`,
+    ], { stdin: json.out });
     assert.equal(valid.code, 0, valid.out + valid.err);
 
     const cm = docs[1] as { data: Record<string, string> };

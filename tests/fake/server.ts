@@ -47,6 +47,8 @@ export interface FakeOidcRole {
   providerArn: string;
   token: string;
   issue: FakeKey;
+  /** Instead of `token`: which tokens STS accepts (a real GitHub ID token in the action's workflow). */
+  accepts?: (token: string) => boolean;
 }
 
 /** Options for {@link startFakeAcr}. */
@@ -366,7 +368,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     if (form.get("OIDCProviderArn") !== o.providerArn) {
       return rpcError(404, "EntityNotExist.OIDCProvider", "The specified OIDC provider does not exist.");
     }
-    if (form.get("OIDCToken") !== o.token) {
+    if (o.accepts ? !o.accepts(form.get("OIDCToken") ?? "") : form.get("OIDCToken") !== o.token) {
       return rpcError(400, "AuthenticationFail.OIDCToken.Invalid", "OIDC token is invalid.");
     }
     return stsCredentials(o.issue, o.roleArn);
