@@ -9,7 +9,7 @@
  */
 import type { Cache } from "./cache.ts";
 import { cacheKey } from "./cache.ts";
-import { type Endpoint, type Env, parseEndpoint } from "./config.ts";
+import { type Endpoint, type Env, envTransport, parseEndpoint } from "./config.ts";
 import type { Registry } from "./registry.ts";
 
 /** Regions whose endpoint list has no `cr-vpc` endpoint: going there first would only cost a failed lookup. */
@@ -160,8 +160,10 @@ export interface StsRoute {
  */
 export function stsRoute(env: Env, registryRegion?: string): StsRoute {
   const val = (k: string) => env[k]?.trim() || undefined;
-  const ours = val("DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT");
-  if (ours) return { host: ours, why: "DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT" };
+  // Parsed by the one rule envTransport validates with: `https://host/` is the host, never "https://https://host//".
+  if (val("DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT")) {
+    return { host: envTransport(env).stsEndpoint!, why: "DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT" };
+  }
   const sdk = val("ALIBABA_CLOUD_STS_ENDPOINT");
   if (sdk) return { host: sdk, why: "ALIBABA_CLOUD_STS_ENDPOINT" };
   const vpc = vpcEndpointEnabled(env);

@@ -82,6 +82,12 @@ export const SETTINGS: readonly Setting[] = [
   { name: "HTTPS_PROXY", meaning: "proxy for HTTPS calls (either case)", default: "none", secret: true },
   { name: "HTTP_PROXY", meaning: "proxy for HTTP calls (either case)", default: "none", secret: true },
   { name: "NO_PROXY", meaning: "hosts not proxied (either case)", default: "none" },
+  {
+    name: "ALL_PROXY",
+    meaning: "proxy for calls when HTTPS_PROXY / HTTP_PROXY is unset (either case)",
+    default: "none",
+    secret: true,
+  },
 ];
 
 /**

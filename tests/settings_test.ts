@@ -17,8 +17,11 @@ Deno.test("settings: every variable the code reads is in the table", async () =>
       if (e.isDirectory) await walk(new URL(`${e.name}/`, dir));
       else if (e.name.endsWith(".ts")) {
         const text = await Deno.readTextFile(new URL(e.name, dir));
-        for (const m of text.matchAll(/\b((?:ALIBABA_CLOUD|DOCKER_CREDENTIAL_ACR_HELPER)_[A-Z0-9_]*[A-Z0-9])\b/g)) {
-          names.add(m[1]);
+        // The helper's and the SDK's prefixes, GitHub's ID-token pair, and the proxy variables (either case).
+        const re =
+          /\b((?:ALIBABA_CLOUD|DOCKER_CREDENTIAL_ACR_HELPER|ACTIONS_ID_TOKEN)_[A-Z0-9_]*[A-Z0-9]|(?:https|http|all|no)_proxy|(?:HTTPS|HTTP|ALL|NO)_PROXY)\b/g;
+        for (const m of text.matchAll(re)) {
+          names.add(m[1].toUpperCase());
         }
       }
     }

@@ -522,6 +522,20 @@ Deno.test("endpoints: a VPC host tries cr-vpc first, falls back only when it doe
   assert.equal(probes.length, 2);
 });
 
+Deno.test("endpoints: DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT with a scheme and a slash is the host, parsed once", () => {
+  for (const text of ["https://STS.example.com/", "sts.example.com", " https://sts.example.com "]) {
+    assert.equal(stsRoute({ DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: text }).host, "sts.example.com", text);
+  }
+  assert.equal(
+    stsRoute({ DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: "https://sts.example.com:8443/" }).host,
+    "sts.example.com:8443",
+  );
+  assert.throws(
+    () => stsRoute({ DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: "http://sts.example.com" }),
+    /must use https/,
+  );
+});
+
 Deno.test("endpoints: STS follows the SDK's rules; DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT overrides them all", () => {
   assert.deepEqual(stsRoute({}, "cn-hangzhou"), { host: "sts.aliyuncs.com", why: "default" });
   assert.equal(stsRoute({ ALIBABA_CLOUD_STS_REGION: "cn-beijing" }).host, "sts.cn-beijing.aliyuncs.com");
