@@ -135,3 +135,47 @@ export function hintFor(code: string, action: string): string {
 export function fixFor(message: string): string | undefined {
   return HINTS.find((x) => x.codes.test(message))?.fix;
 }
+
+/** Docker's exact text for "no credentials here": callers then go anonymous. */
+export const NOT_FOUND_MESSAGE = "credentials not found in native keychain";
+
+/** The server is not one we hold credentials for (docker's "not found"). */
+export class NotFoundError extends Error {
+  constructor() {
+    super(NOT_FOUND_MESSAGE);
+    this.name = "NotFoundError";
+    markUserFacing(this, "not-found");
+  }
+}
+
+/** A failure whose message is fit to show a user as it is: one line, no secret. */
+export class HelperError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HelperError";
+    markUserFacing(this);
+  }
+}
+
+/** True for the standard "credentials not found" error. */
+export function isNotFound(err: unknown): err is NotFoundError {
+  // By mark, not class: the subcommands live in the bundle's second file, with their own copy of this class.
+  return kindOf(err) === "not-found";
+}
+
+/**
+ * Any error as the one a user sees: a user-facing error becomes a {@link HelperError} that keeps whether the
+ * service was unreachable (the token cache decides its fallback on it), its kind, and the sources the chain
+ * skipped (doctor warns about each); anything else is left as it is (main says "unexpected error").
+ */
+export function asHelperError(err: unknown): unknown {
+  if (err instanceof HelperError) return err;
+  if (isUserFacing(err)) {
+    const skipped = (err as { skipped?: unknown }).skipped;
+    return markUserFacing(
+      Object.assign(new HelperError(err.message), { transient: isTransient(err), ...(skipped ? { skipped } : {}) }),
+      kindOf(err),
+    );
+  }
+  return err;
+}

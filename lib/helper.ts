@@ -5,16 +5,7 @@
  *
  * @module
  */
-import type { AcrApi, AcrApiOptions } from "./acr_api.ts";
-import {
-  assumeRoleSelection,
-  type AuthOptions,
-  type ClientCredential,
-  podIdentitySelection,
-  type ResolvedCredentials,
-  selectCredentialSource,
-  type Selection,
-} from "./auth.ts";
+import { assumeRoleSelection, podIdentitySelection, selectCredentialSource, type Selection } from "./auth.ts";
 import { type Cache, cacheDir, NullCache, openCache } from "./cache.ts";
 import { localFileReader, type ReadTextFile } from "./files.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -31,25 +22,17 @@ import { type CredentialStore, HelperError, NotFoundError } from "./protocol.ts"
 import { normalizeServer } from "./registry.ts";
 import { type PlanSettings, planToken, type Target, tokenKey, type TokenPlan } from "./target.ts";
 import { readThrough } from "./token_cache.ts";
-import { fetchToken } from "./token_route.ts";
-import { type ConnectProbe, resolveApiEndpoint, stsRoute, vpcEndpointEnabled } from "./endpoints.ts";
+import { type ConnectProbe, vpcEndpointEnabled } from "./endpoints.ts";
 import { discoverEcsRole, type MetadataRequest } from "./ecs_metadata.ts";
-import { proofExpiry, proofKey } from "./pod_proof.ts";
+import { proveToken } from "./pod_proof.ts";
+import { type Backend, createMiss } from "./miss.ts";
 import { NAME } from "./version.ts";
 import { fetchGithubIdToken } from "./github_oidc.ts";
-import { isTransient, isUserFacing, kindOf, markUserFacing } from "./errors.ts";
+import { asHelperError, kindOf } from "./errors.ts";
 
 export type { PlanSettings, Target, TokenPlan } from "./target.ts";
 
-/** The SDK-backed parts, loaded on demand (see `lib/backend.ts`). */
-export interface Backend {
-  buildCredential(
-    selection: Selection,
-    opts: Pick<AuthOptions, "stsEndpoint"> & { timeoutMs?: number; stsForced?: boolean },
-  ): ClientCredential;
-  createAcrApi(opts: AcrApiOptions): AcrApi;
-  installTransport(env: Env): void;
-}
+export type { Backend } from "./miss.ts";
 
 /** Options for {@link createHelper}. */
 export interface HelperOptions {
@@ -147,7 +130,7 @@ export function createHelper(opts: HelperOptions): Helper {
           vpcEnabled: vpcEndpointEnabled(env),
         };
       } catch (err) {
-        throw userFacing(err);
+        throw asHelperError(err);
       }
     })();
   }
@@ -156,7 +139,7 @@ export function createHelper(opts: HelperOptions): Helper {
     try {
       return envTransport(env);
     } catch (err) {
-      throw userFacing(err);
+      throw asHelperError(err);
     }
   }
 
@@ -183,7 +166,7 @@ export function createHelper(opts: HelperOptions): Helper {
       if (override?.profile && kindOf(err) === "credential-source") {
         throw new HelperError(`config file ${config?.path}: registries["${p?.host}"]: ${(err as Error).message}`);
       }
-      throw userFacing(err);
+      throw asHelperError(err);
     }
   }
 
@@ -195,19 +178,19 @@ export function createHelper(opts: HelperOptions): Helper {
     return await select(p, s.config);
   }
 
+  async function planOrNotFound(server: string): Promise<TokenPlan> {
+    const p = normalizeServer(server) === null ? null : planToken(server, await settings());
+    if (p === null) throw new NotFoundError();
+    return p;
+  }
+
   async function get(server: string) {
     const { ServerURL, Username, Secret } = await token(server);
     return { ServerURL, Username, Secret };
   }
 
   async function token(server: string | TokenPlan, tokenOpts: TokenOptions = {}): Promise<TokenCredentials> {
-    let p: TokenPlan | null;
-    if (typeof server === "string") {
-      if (normalizeServer(server) === null) throw new NotFoundError();
-      p = planToken(server, await settings());
-    } else p = server;
-    if (p === null) throw new NotFoundError();
-    const plan = p;
+    const p = typeof server === "string" ? await planOrNotFound(server) : server;
     const started = now();
     const store = tokenOpts.bypassCache ? new NullCache() : cache();
     let net: ReturnType<typeof transport> | undefined;
@@ -215,25 +198,22 @@ export function createHelper(opts: HelperOptions): Helper {
     const chosen = tokenOpts.selection ?? await select(p, (await settings()).config);
     // GitHub Actions: a fresh ID token for this job, then proven and exchanged as a pod's token is.
     const selection = chosen.plan.type === "github-oidc" ? await githubJob(chosen, deadline()) : chosen;
-    const { identity } = selection.source;
-    // One credential per get: the per-pod proof and the ACR call share its STS exchange.
-    let built: { backend: Backend; credential: ClientCredential } | undefined;
-    const credential = async () => {
-      if (built) return built;
-      const backend = await loadBackend();
-      backend.installTransport(env);
-      const timeoutMs = Math.max(1, deadline() - now());
-      const sts = stsRoute(env, plan.target.registry.region);
-      const raw = backend.buildCredential(selection, {
-        stsEndpoint: sts.host,
-        stsForced: sts.why === "DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT",
-        timeoutMs,
-      });
-      return (built = { backend, credential: guardCredential({ source: selection.source, credential: raw }) });
-    };
-    if (selection.plan.type === "oidc-token") await prove(selection.plan, store, credential);
-    const key = await tokenKey(p, identity);
-    let skew: number | undefined;
+    const miss = createMiss({
+      env,
+      plan: p,
+      selection,
+      store,
+      deadline,
+      now,
+      started,
+      log,
+      loadBackend,
+      probe: opts.probe,
+    });
+    if (selection.plan.type === "oidc-token") {
+      await proveToken({ plan: selection.plan, store, proven, now, log, exchange: miss.credential });
+    }
+    const key = await tokenKey(p, selection.source.identity);
     const { entry, outcome } = await readThrough({
       cache: store,
       key,
@@ -242,28 +222,7 @@ export function createHelper(opts: HelperOptions): Helper {
       deadline,
       lockWaitMs: opts.lockWaitMs,
       log,
-      fetch: async () => {
-        log.debug(`calling the ACR API for ${p.host} as ${selection.source.kind}`);
-        try {
-          const { backend, credential: cred } = await credential();
-          const api = backend.createAcrApi({
-            credential: cred,
-            endpoint: await resolveApiEndpoint(plan.route, { cache: store, now, log: log.info, probe: opts.probe }),
-            deadline: deadline(),
-            now,
-            onRetry: ({ attempt, delayMs, error }) => log.info(`retry ${attempt} in ${delayMs} ms: ${error.message}`),
-          });
-          const t = await fetchToken(api, p, { cache: store, identity, now, log });
-          skew = t.clockSkewMs;
-          log.info(
-            `token for ${p.host} fetched in ${now() - started} ms, expires ${new Date(t.expiresAt).toISOString()}` +
-              (skew ? ` (local clock ${Math.round(-skew / 1000)} s off the service's)` : ""),
-          );
-          return { username: t.username, password: t.password, expiresAt: t.expiresAt, issuedAt: now() };
-        } catch (err) {
-          throw userFacing(err);
-        }
-      },
+      fetch: miss.fetch,
     });
     log.secret(entry.password);
     if (outcome === "hit") log.debug(`served ${p.host} from the cache (${selection.source.kind})`);
@@ -272,7 +231,7 @@ export function createHelper(opts: HelperOptions): Helper {
       Username: entry.username,
       Secret: entry.password,
       expiresAt: entry.expiresAt,
-      clockSkewMs: skew,
+      clockSkewMs: miss.clockSkewMs(),
     };
   }
 
@@ -284,38 +243,12 @@ export function createHelper(opts: HelperOptions): Helper {
     try {
       token = await fetchGithubIdToken(plan, { deadline, now });
     } catch (err) {
-      throw userFacing(err);
+      throw asHelperError(err);
     }
     log.secret(token);
     log.debug(`GitHub ID token for ${plan.roleArn} received`);
     const job = podIdentitySelection({ roleArn: plan.roleArn, providerArn: plan.providerArn, token });
     return { ...job, source: s.source };
-  }
-
-  /**
-   * A pod's token must be accepted by STS before any cached password of its
-   * role is handed out: in this process, or recorded (by hash) as accepted
-   * earlier with credentials still valid. A refusal is final: no cache.
-   */
-  async function prove(
-    plan: Extract<Selection["plan"], { type: "oidc-token" }>,
-    store: Cache,
-    credential: () => Promise<{ credential: ClientCredential }>,
-  ): Promise<void> {
-    const pk = await proofKey(plan);
-    if (proven.has(pk) || await store.hasProof(pk, now())) {
-      log.debug(`service account token for ${plan.roleArn} was accepted by STS before`);
-      return;
-    }
-    let expiresAt: number | undefined;
-    try {
-      ({ expiresAt } = await (await credential()).credential.getCredential());
-    } catch (err) {
-      throw userFacing(err);
-    }
-    proven.add(pk);
-    await store.putProof(pk, proofExpiry(expiresAt, plan.token, now()), now());
-    log.debug(`service account token for ${plan.roleArn} accepted by STS`);
   }
 
   return {
@@ -349,55 +282,4 @@ export function createHelper(opts: HelperOptions): Helper {
       return out;
     },
   };
-}
-
-/**
- * Wraps the credential so a failure inside the provider (STS refused the
- * OIDC token, unreadable token file) surfaces as one line naming the
- * source, instead of a bare SDK error.
- */
-function guardCredential(resolved: ResolvedCredentials): ResolvedCredentials["credential"] {
-  return {
-    async getCredential() {
-      try {
-        return await resolved.credential.getCredential();
-      } catch (err) {
-        // An error that already names its source in a line of its own (an External profile's command) stays as is.
-        const named = isUserFacing(err) && kindOf(err) === "credential-source";
-        const e = markUserFacing(
-          new HelperError(
-            named ? err.message : `getting credentials from ${resolved.source.description} failed: ${summarize(err)}`,
-          ),
-          "credential-source",
-        );
-        // STS unreachable may fall back to a cached password; STS refusing the identity never does.
-        throw Object.assign(e, { transient: isTransient(err) });
-      }
-    },
-  };
-}
-
-/** A short, secret-free summary of a provider error: codes and request ids, not bodies. */
-export function summarize(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = /"Code"\s*:\s*"([^"]+)"/.exec(message)?.[1];
-  const requestId = /"RequestId"\s*:\s*"([^"]+)"/.exec(message)?.[1];
-  if (code) return `${code}${requestId ? ` (request id ${requestId})` : ""}`;
-  const sys = (err as { code?: unknown })?.code;
-  if (typeof sys === "string" && /^E[A-Z]+$/.test(sys)) return `${sys} ${(err as { path?: string }).path ?? ""}`.trim();
-  return message.split("\n", 1)[0].replace(/\{.*$/, "").slice(0, 200).trim() || "unknown error";
-}
-
-function userFacing(err: unknown): unknown {
-  if (err instanceof HelperError) return err;
-  if (isUserFacing(err)) {
-    // Keep whether the service was unreachable (the token cache decides its fallback on it) and the kind.
-    // Keep the sources the chain skipped too (doctor warns about each).
-    const skipped = (err as { skipped?: unknown }).skipped;
-    return markUserFacing(
-      Object.assign(new HelperError(err.message), { transient: isTransient(err), ...(skipped ? { skipped } : {}) }),
-      kindOf(err),
-    );
-  }
-  return err;
 }

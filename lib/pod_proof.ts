@@ -9,7 +9,10 @@
  *
  * @module
  */
-import { cacheKey } from "./cache.ts";
+import { type Cache, cacheKey } from "./cache.ts";
+import type { ClientCredential } from "./auth.ts";
+import { asHelperError } from "./errors.ts";
+import type { Logger } from "./log.ts";
 
 /** The record key for a token: its hash with the role and provider it was accepted for (no token on disk). */
 export function proofKey(p: { roleArn: string; providerArn: string; token: string }): Promise<string> {
@@ -37,4 +40,39 @@ export function proofExpiry(stsExpiresAt: number | undefined, token: string, now
   const sts = stsExpiresAt ?? now + 15 * 60_000;
   const jwt = jwtExpiry(token);
   return jwt === null ? sts : Math.min(sts, jwt);
+}
+
+/** What {@link proveToken} needs. */
+export interface ProveOptions {
+  plan: { roleArn: string; providerArn: string; token: string };
+  store: Pick<Cache, "hasProof" | "putProof">;
+  /** Tokens STS accepted in this process. */
+  proven: Set<string>;
+  now: () => number;
+  log: Logger;
+  /** The STS exchange of this very token (the get's credential). */
+  exchange: () => Promise<{ credential: ClientCredential }>;
+}
+
+/**
+ * A pod's (or a CI job's) token must be accepted by STS before any cached password of its role is handed out:
+ * in this process, or recorded (by hash) as accepted earlier with credentials still valid. A refusal is final:
+ * no cache.
+ */
+export async function proveToken(o: ProveOptions): Promise<void> {
+  const { plan, now, log } = o;
+  const pk = await proofKey(plan);
+  if (o.proven.has(pk) || await o.store.hasProof(pk, now())) {
+    log.debug(`the token for ${plan.roleArn} was accepted by STS before`);
+    return;
+  }
+  let expiresAt: number | undefined;
+  try {
+    ({ expiresAt } = await (await o.exchange()).credential.getCredential());
+  } catch (err) {
+    throw asHelperError(err);
+  }
+  o.proven.add(pk);
+  await o.store.putProof(pk, proofExpiry(expiresAt, plan.token, now()), now());
+  log.debug(`the token for ${plan.roleArn} accepted by STS`);
 }

@@ -5,10 +5,12 @@
  *
  * @module
  */
-import { isUserFacing, kindOf, markUserFacing } from "./errors.ts";
+import { HelperError, isNotFound, isUserFacing, NOT_FOUND_MESSAGE, NotFoundError } from "./errors.ts";
 
-/** Docker's exact text for "no credentials here": callers then go anonymous. */
-export const NOT_FOUND_MESSAGE = "credentials not found in native keychain";
+// The errors users see live in lib/errors.ts (domain modules throw them without importing the protocol); the
+// protocol's callers find them here too.
+export { HelperError, isNotFound, NOT_FOUND_MESSAGE, NotFoundError };
+
 /** Docker's exact text for an empty server URL. */
 export const MISSING_SERVER_URL_MESSAGE = "no credentials server URL";
 
@@ -29,30 +31,6 @@ export interface CredentialStore {
   erase(serverURL: string): Promise<void>;
   /** Server -> username of what is held, without any network call. */
   list(): Promise<Record<string, string>>;
-}
-
-/** The server is not one we hold credentials for (docker's "not found"). */
-export class NotFoundError extends Error {
-  constructor() {
-    super(NOT_FOUND_MESSAGE);
-    this.name = "NotFoundError";
-    markUserFacing(this, "not-found");
-  }
-}
-
-/** A failure whose message is fit to show a user as it is: one line, no secret. */
-export class HelperError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "HelperError";
-    markUserFacing(this);
-  }
-}
-
-/** True for the standard "credentials not found" error. */
-export function isNotFound(err: unknown): err is NotFoundError {
-  // By mark, not class: the subcommands live in the bundle's second file, with their own copy of this class.
-  return kindOf(err) === "not-found";
 }
 
 /** The protocol's actions. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { AcrApi } from "../lib/acr_api.ts";
 import { parseConfig } from "../lib/config.ts";
-import { type Backend, createHelper, summarize } from "../lib/helper.ts";
+import { type Backend, createHelper } from "../lib/helper.ts";
+import { summarize } from "../lib/miss.ts";
 import { resolveTarget } from "../lib/target.ts";
 import { isNotFound } from "../lib/protocol.ts";
 import { NullCache } from "../lib/cache.ts";
