@@ -65,3 +65,25 @@ export function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
   }
   return all;
 }
+
+/**
+ * A response body as text, reading no more than `max` bytes: null when it is larger (the reading stops there,
+ * so an endless body cannot grow the process).
+ */
+export async function readBodyCapped(res: Response, max: number): Promise<string | null> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(joinChunks(chunks, size));
+}

@@ -14,6 +14,7 @@
  * @module
  */
 import { markUserFacing } from "./errors.ts";
+import { readBodyCapped } from "./files.ts";
 import { retrying } from "./retry.ts";
 
 /** Where the ID token comes from (the request token is kept in memory only). */
@@ -83,7 +84,7 @@ export async function fetchGithubIdToken(req: GithubOidcRequest, o: FetchIdToken
         : `network error (${(err as Error).name})`;
       throw failure(`GitHub's ID-token request failed: ${why}`, true);
     }
-    const body = await readCapped(res, max);
+    const body = await readBodyCapped(res, max);
     if (!res.ok) {
       const perm = res.status === 401 || res.status === 403 ? `; the job needs "permissions: id-token: write"` : "";
       throw failure(
@@ -104,29 +105,4 @@ export async function fetchGithubIdToken(req: GithubOidcRequest, o: FetchIdToken
     return value;
   };
   return await retrying(once, { deadline: o.deadline, now });
-}
-
-/** The body as text, or null when it is larger than `max` (reading stops there). */
-async function readCapped(res: Response, max: number): Promise<string | null> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
 }

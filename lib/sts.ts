@@ -8,7 +8,7 @@
  * @module
  */
 import { localExpiry } from "./clock.ts";
-import { joinChunks } from "./files.ts";
+import { readBodyCapped } from "./files.ts";
 
 /** STS credentials. */
 export interface StsCredentials {
@@ -101,20 +101,9 @@ const MAX_BODY_BYTES = 1 << 20;
 
 /** The body as text, refusing to read past `max` bytes (an endless body must not grow the helper). */
 async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw stsError(`STS AssumeRoleWithOIDC: the answer is too large (over 1 MiB, HTTP ${res.status})`, false);
-    }
-    chunks.push(value);
+  const text = await readBodyCapped(res, max);
+  if (text === null) {
+    throw stsError(`STS AssumeRoleWithOIDC: the answer is too large (over 1 MiB, HTTP ${res.status})`, false);
   }
-  const all = joinChunks(chunks, size);
-  return new TextDecoder().decode(all);
+  return text;
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
 import { release, serve } from "./fake/release.ts";
-import { CANARY_KEY, exec, fakeEnv, linuxOnly, needs } from "./util.ts";
+import { asNobody, CANARY_KEY, exec, fakeEnv, linuxOnly, needs } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const NAME = "docker-credential-acr-helper";
@@ -184,19 +184,10 @@ Deno.test({
       const open = `${base}/open`;
       await Deno.mkdir(`${open}/bin`, { recursive: true });
       await Deno.chmod(`${open}/bin`, 0o777);
-      const planter = new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          "sh",
-          "-c",
-          `while :; do for n in "$N" ".$N.new.1" ".$N.new.2"; do ln -sfn "$V" "$B/$n" 2>/dev/null; done; done`,
-        ],
-        env: { N: NAME, V: victim, B: `${open}/bin` },
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+      const planter = asNobody(
+        `while :; do for n in "$N" ".$N.new.1" ".$N.new.2"; do ln -sfn "$V" "$B/$n" 2>/dev/null; done; done`,
+        { N: NAME, V: victim, B: `${open}/bin` },
+      );
       try {
         for (let i = 0; i < 5; i++) {
           r = await install(open);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createLogger, openLogFile } from "../lib/log.ts";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, fakeEnv, needs, posixOnly, runHelper, tempHome } from "./util.ts";
+import { asNobody, CANARY_KEY, fakeEnv, needs, posixOnly, runHelper, tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 const NOBODY = 65534;
@@ -95,19 +95,10 @@ Deno.test(
     await Deno.chmod(victimDir, 0o755);
     const cache = `${shared}/cache`;
     // A second user flips the cache path between a directory and a link to the victim, as fast as it can.
-    const flipper = new Deno.Command("setpriv", {
-      args: [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "sh",
-        "-c",
-        `while :; do mkdir "$C" 2>/dev/null; rmdir "$C" 2>/dev/null; ln -sfn "$V" "$C"; rm -f "$C"; done`,
-      ],
-      env: { C: cache, V: victimDir },
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const flipper = asNobody(
+      `while :; do mkdir "$C" 2>/dev/null; rmdir "$C" 2>/dev/null; ln -sfn "$V" "$C"; rm -f "$C"; done`,
+      { C: cache, V: victimDir },
+    );
     const fake = startFakeAcr({ keys: [CANARY_KEY] });
     try {
       const env = { ...(await fakeEnv(fake.url)), DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: cache };

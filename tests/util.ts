@@ -302,3 +302,13 @@ export async function exec(
   const r = await child.output();
   return { code: r.code, out: new TextDecoder().decode(r.stdout), err: new TextDecoder().decode(r.stderr) };
 }
+
+/** A second user (uid 65534, through setpriv) running `script` in sh until killed: the attacker of a race test. */
+export function asNobody(script: string, env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command("setpriv", {
+    args: ["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script],
+    env,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
