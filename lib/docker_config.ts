@@ -133,7 +133,7 @@ function formatOf(text: string): { insertSpaces: boolean; tabSize: number; eol: 
 }
 
 /** Whether `docker-credential-acr-helper` is found on PATH (with PATHEXT on Windows). */
-export function onPath(env: Env, exists: (path: string) => boolean): boolean {
+export function onPath(env: Env, exists: (path: string) => boolean = isFile): boolean {
   const windows = Deno.build.os === "windows";
   const sep = windows ? ";" : ":";
   const exts = windows ? (env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";") : [""];
@@ -235,4 +235,12 @@ function freeName(base: string): string {
 function reason(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return m.split(":")[0].trim() || m;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -10,14 +10,11 @@ import { release, serve } from "./fake/release.ts";
 import { startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
 import { exec, needs, tempHome } from "./util.ts";
+import { fakeGithub, JOB_JWT, PROVIDER, REQUEST_TOKEN, ROLE } from "./fake/github.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const NAME = "docker-credential-acr-helper";
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
-const ROLE = "acs:ram::1234:role/ci-push";
-const PROVIDER = "acs:ram::1234:oidc-provider/github";
-const REQUEST_TOKEN = "CANARY-gh-request-token";
-const JOB_JWT = "eyJhbGciOiJSUzI1NiJ9.oidc-jwt-canary-job.c2ln";
 
 Deno.test({
   ...needs("action: installs, configures docker, exports only the ARNs; a later step pulls with no key", {
@@ -44,13 +41,7 @@ Deno.test({
       oidc: [{ roleArn: ROLE, providerArn: PROVIDER, token: JOB_JWT, issue }],
       tls: { cert: tls.cert, key: tls.key },
     });
-    const github = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req) =>
-        req.headers.get("authorization") === `Bearer ${REQUEST_TOKEN}`
-          ? Response.json({ value: JOB_JWT })
-          : new Response("no", { status: 401 }),
-    );
+    const github = fakeGithub();
     try {
       const home = await tempHome();
       const runnerTemp = await tempHome();
@@ -62,7 +53,7 @@ Deno.test({
         RUNNER_TEMP: runnerTemp,
         GITHUB_ENV: githubEnv,
         GITHUB_PATH: githubPath,
-        ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${github.addr.port}/idtoken?api-version=2.0`,
+        ACTIONS_ID_TOKEN_REQUEST_URL: github.url,
         ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
         ACR_HELPER_SKIP_ATTESTATION: "1",
         INPUT_ROLE_ARN: ROLE,
@@ -114,7 +105,7 @@ Deno.test({
         `::error::${NAME} action: this job cannot ask for an ID token: give it "permissions: id-token: write"\n`,
       );
     } finally {
-      await github.shutdown();
+      await github.close();
       await fake.close();
       await http.close();
     }

@@ -130,3 +130,25 @@ Deno.test({
     await Deno.remove(home, { recursive: true });
   },
 });
+
+Deno.test("doctor: docker's 'ok' comes with a PATH warning when docker could not run the helper it names", async () => {
+  const check = CHECKS.find((f) => f.name === "clientsCheck")!;
+  const bin = await tempHome();
+  const run = async (PATH: string) => {
+    const out: string[] = [];
+    const c = doctorContext(ioFor({ HOME: "/h", PATH }, out), H);
+    c.plan = {} as NonNullable<typeof c.plan>; // only its presence matters to this check
+    c.read = files({ [DOCKER]: { credHelpers: { [H]: "acr-helper" } } });
+    await check(c);
+    return out.join("");
+  };
+  const missing = await run("/usr/bin:/bin");
+  assert.match(missing, /^ok {3}docker: asks this helper for registry\.cn-hangzhou\.aliyuncs\.com/m);
+  assert.match(
+    missing,
+    /^warn PATH: docker-credential-acr-helper is not on PATH, so docker and podman cannot run it$/m,
+  );
+  await Deno.writeTextFile(`${bin}/docker-credential-acr-helper`, "#!/bin/sh\n");
+  assert.doesNotMatch(await run(`${bin}:/usr/bin`), /PATH/);
+  await Deno.remove(bin, { recursive: true });
+});

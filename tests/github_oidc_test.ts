@@ -10,33 +10,9 @@ import { selectCredentialSource } from "../lib/auth.ts";
 import { startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
 import { runChecked, tempHome } from "./util.ts";
+import { fakeGithub, JOB_JWT, OTHER_JWT, PROVIDER, REQUEST_TOKEN, ROLE } from "./fake/github.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
-const ROLE = "acs:ram::1234:role/ci-push";
-const PROVIDER = "acs:ram::1234:oidc-provider/github";
-const REQUEST_TOKEN = "CANARY-gh-request-token";
-const JOB_JWT = "eyJhbGciOiJSUzI1NiJ9.oidc-jwt-canary-job-1.c2ln";
-const OTHER_JWT = "eyJhbGciOiJSUzI1NiJ9.oidc-jwt-canary-other-repo.c2ln";
-
-/** GitHub's ID-token endpoint: checks the bearer token, the audience and the URL's own query; counts calls. */
-function fakeGithub() {
-  const state = { calls: 0, status: 200, jwt: JOB_JWT, audiences: [] as string[] };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    state.calls++;
-    const url = new URL(req.url);
-    if (req.headers.get("authorization") !== `Bearer ${REQUEST_TOKEN}`) return new Response("no", { status: 401 });
-    if (url.searchParams.get("api-version") !== "2.0") return new Response("lost the query", { status: 400 });
-    state.audiences.push(url.searchParams.get("audience") ?? "");
-    if (state.status !== 200) return new Response("{}", { status: state.status });
-    return Response.json({ count: 1, value: state.jwt });
-  });
-  return {
-    state,
-    url: `http://127.0.0.1:${server.addr.port}/_apis/distributedtask/hubs/build/plans/p/jobs/j/idtoken?api-version=2.0`,
-    close: () => server.shutdown(),
-  };
-}
-
 Deno.test("github oidc: the URL keeps its own query and gains the audience; failures are one line", async () => {
   assert.equal(
     idTokenUrl("https://x.example/idtoken?api-version=2.0", "sts.aliyuncs.com"),

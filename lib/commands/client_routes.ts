@@ -48,6 +48,16 @@ function hasAuths(file: AuthFile, key: string): boolean {
   return Object.keys(obj(file.auths)).some((k) => dockerKey(k) === key);
 }
 
+/**
+ * The answer when a file names a helper for the key (`where`: "credHelpers in PATH"); null when it names none (an
+ * empty name is none: docker and podman then look further, as they do).
+ */
+function namedHelper(helper: unknown, key: string, where: string, fix: string): ClientRoute | null {
+  if (helper === CRED_HELPER_NAME) return { status: "ok", text: `asks this helper for ${key} (${where})` };
+  if (typeof helper !== "string" || helper === "") return null;
+  return { status: "warn", text: `asks docker-credential-${helper} for ${key} (${where}), not this helper`, fix };
+}
+
 const configureFix = (host: string) => `docker-credential-acr-helper configure-docker --registry ${host}`;
 
 /**
@@ -72,27 +82,9 @@ export function dockerRoute(host: string, env: Env, read: ReadFile, os: Os = Den
   }
   const file = parse(text);
   if (file === null) return { status: "warn", text: `${path} is not a JSON object: docker cannot use it` };
-  const helper = obj(file.credHelpers)[key];
-  if (helper === CRED_HELPER_NAME) {
-    return { status: "ok", text: `asks this helper for ${key} (credHelpers in ${path})` };
-  }
-  if (typeof helper === "string") {
-    return {
-      status: "warn",
-      text: `asks docker-credential-${helper} for ${key} (credHelpers in ${path}), not this helper`,
-      fix: configureFix(key),
-    };
-  }
-  if (file.credsStore === CRED_HELPER_NAME) {
-    return { status: "ok", text: `asks this helper for ${key} (credsStore in ${path})` };
-  }
-  if (typeof file.credsStore === "string" && file.credsStore !== "") {
-    return {
-      status: "warn",
-      text: `asks docker-credential-${file.credsStore} for ${key} (credsStore in ${path}), not this helper`,
-      fix: configureFix(key),
-    };
-  }
+  const chosen = namedHelper(obj(file.credHelpers)[key], key, `credHelpers in ${path}`, configureFix(key)) ??
+    namedHelper(file.credsStore, key, `credsStore in ${path}`, configureFix(key));
+  if (chosen) return chosen;
   if (hasAuths(file, key)) {
     return {
       status: "warn",
@@ -134,17 +126,9 @@ export function podmanRoute(host: string, env: Env, read: ReadFile, os: Os = Den
     const text = read(path);
     const file = text === null ? null : parse(text);
     if (file === null) continue;
-    const helper = obj(file.credHelpers)[key];
-    if (helper === CRED_HELPER_NAME) {
-      return { status: "ok", text: `asks this helper for ${key} (credHelpers in ${path})` };
-    }
-    if (typeof helper === "string") {
-      return {
-        status: "warn",
-        text: `asks docker-credential-${helper} for ${key} (credHelpers in ${path}), not this helper`,
-        fix: `set credHelpers["${key}"] to "${CRED_HELPER_NAME}" in ${path}`,
-      };
-    }
+    const fix = `set credHelpers["${key}"] to "${CRED_HELPER_NAME}" in ${path}`;
+    const chosen = namedHelper(obj(file.credHelpers)[key], key, `credHelpers in ${path}`, fix);
+    if (chosen) return chosen;
     if (hasAuths(file, key)) {
       return {
         status: "warn",

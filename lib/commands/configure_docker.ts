@@ -77,7 +77,7 @@ export async function configureDocker(args: string[], io: CommandIO): Promise<nu
     if (err instanceof DockerConfigError) return fail(err.message);
     throw err;
   }
-  if (!onPath(io.env, exists)) {
+  if (!onPath(io.env)) {
     io.err(`warning: ${NAME} is not on PATH; docker will not find it until it is\n`);
   }
   if (values["dry-run"]) {
@@ -109,13 +109,5 @@ export async function configureDocker(args: string[], io: CommandIO): Promise<nu
   } catch (err) {
     if (err instanceof DockerConfigError) return fail(`${err.message}; nothing was changed`);
     return fail(`cannot write ${path} (${(err as Error).message.split(":")[0]}); nothing was changed`);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
   }
 }

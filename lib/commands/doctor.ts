@@ -24,6 +24,7 @@ import { registryLogin } from "./registry_login.ts";
 import type { CommandIO } from "./io.ts";
 import type { SkippedSource } from "../credential_plan.ts";
 import { dockerRoute, podmanRoute, type ReadFile } from "./client_routes.ts";
+import { BINARY_NAME, onPath } from "../docker_config.ts";
 
 /** Over this, the local clock is worth a warning (tokens are timed on the service's clock regardless). */
 const SKEW_WARN_MS = 5 * 60_000;
@@ -172,11 +173,19 @@ async function hostCheck(c: DoctorContext): Promise<void> {
 /** Will docker (and podman, when the user has its files) ask this helper for HOST at all? */
 function clientsCheck(c: DoctorContext): Promise<void> {
   if (c.plan === null || c.server === undefined) return Promise.resolve();
-  const key = c.server.replace(/^https?:\/\//i, "").split("/", 1)[0];
-  const docker = dockerRoute(key, c.io.env, c.read);
+  const docker = dockerRoute(c.server, c.io.env, c.read);
   c.line(docker.status, "docker", docker.text, docker.fix);
-  const podman = podmanRoute(key, c.io.env, c.read);
+  const podman = podmanRoute(c.server, c.io.env, c.read);
   if (podman) c.line(podman.status, "podman", podman.text, podman.fix);
+  // Named is not found: the client runs docker-credential-acr-helper from its own PATH.
+  if ((docker.status === "ok" || podman?.status === "ok") && !onPath(c.io.env)) {
+    c.line(
+      "warn",
+      "PATH",
+      `${BINARY_NAME} is not on PATH, so docker and podman cannot run it`,
+      `put its directory on PATH (where ${BINARY_NAME} version works)`,
+    );
+  }
   return Promise.resolve();
 }
 
