@@ -1,18 +1,21 @@
 /**
  * ACR OpenAPI calls through `@alicloud/openapi-client` (`callApi`): the
  * Personal Edition `/tokens` (cr 2016-06-07), `GetAuthorizationToken` and
- * `ListInstance` (cr 2018-12-01). Retries, timeouts and error wording are
- * ours: the SDK's `autoretry` does nothing.
+ * `ListInstance` (cr 2018-12-01). Retries (lib/retry.ts), timeouts and error
+ * wording (lib/api_errors.ts) are ours: the SDK's `autoretry` does nothing.
  *
  * @module
  */
 import * as openapiNs from "@alicloud/openapi-client";
 import type { ClientCredential } from "./auth.ts";
 import type { Endpoint } from "./config.ts";
+
 import { NAME, VERSION } from "./version.ts";
 import { clockSkew, localExpiry } from "./clock.ts";
-import { hintFor, isTransient, kindOf, markUserFacing } from "./errors.ts";
-import { clearLastResponse, lastResponse, type ResponseNote } from "./transport.ts";
+import { AcrApiError, apiError, checkSuccess, DeadlineError, requestIdOf, toApiError } from "./api_errors.ts";
+import { retrying } from "./retry.ts";
+import { withTimeout } from "./timeout.ts";
+import { clearLastResponse, lastResponse } from "./transport.ts";
 
 /** A temporary registry password. */
 export interface RegistryToken {
@@ -39,40 +42,6 @@ export interface InstanceLookup {
   instanceId: string | null;
   /** Of the last page read: what a user quotes to support when a name is not found. */
   requestId?: string;
-}
-
-/** A failed API call, worded for the user. */
-export class AcrApiError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly requestId: string | undefined,
-    readonly status: number | undefined,
-    readonly retryable: boolean,
-    /** The service could not be reached or answer now (a cached password may stand in). */
-    readonly transient: boolean = retryable,
-  ) {
-    super(message);
-    this.name = "AcrApiError";
-    markUserFacing(this, "api");
-  }
-
-  /** The same error, saying how many attempts were made before giving up. */
-  after(attempts: number): AcrApiError {
-    return new AcrApiError(
-      `${this.message}; gave up after ${attempts} attempts`,
-      this.code,
-      this.requestId,
-      this.status,
-      false,
-      this.transient,
-    );
-  }
-
-  /** The instance id is unknown to the API called. */
-  get instanceNotFound(): boolean {
-    return /instance.?not.?(exist|found)|InvalidInstance/i.test(this.code);
-  }
 }
 
 /** Options for {@link createAcrApi}. */
@@ -112,8 +81,6 @@ const openapi: any = (openapiNs as any).default ?? openapiNs;
  */
 export function createAcrApi(opts: AcrApiOptions): AcrApi {
   const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = opts.random ?? Math.random;
   const maxAttempts = opts.maxAttempts ?? 3;
   const backoffMs = opts.backoffMs ?? 300;
   // deno-lint-ignore no-explicit-any -- untyped SDK client, one per endpoint host.
@@ -138,55 +105,64 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
     return { client: c, protocol: endpoint.protocol.toUpperCase() };
   }
 
+  /** One call, retried while the service is busy or unreachable and the deadline allows. */
   async function call(
     region: string,
     what: string,
     params: Record<string, string>,
     query: Record<string, string>,
   ): Promise<Answer> {
+    let attempts = 0;
+    try {
+      return await retrying(() => {
+        attempts++;
+        return attempt(region, what, params, query);
+      }, {
+        attempts: maxAttempts,
+        deadline: opts.deadline,
+        backoffMs,
+        now,
+        sleep: opts.sleep,
+        random: opts.random,
+        retryable: (err) => err instanceof AcrApiError && err.retryable,
+        onRetry: (attempt, delayMs, error) => opts.onRetry?.({ attempt, delayMs, error: error as AcrApiError }),
+      });
+    } catch (err) {
+      throw attempts > 1 && err instanceof AcrApiError ? err.after(attempts) : err;
+    }
+  }
+
+  async function attempt(
+    region: string,
+    what: string,
+    params: Record<string, string>,
+    query: Record<string, string>,
+  ): Promise<Answer> {
+    const remaining = opts.deadline - now();
+    if (remaining <= 0) throw apiError.outOfTime(what);
     const { client: c, protocol } = client(region);
-    // RPC answers carry IsSuccess/Code: checked inside the loop, so SYSTEM_ERROR and throttling in a 200 are retried.
-    const rpcStyle = params.style === "RPC";
-    for (let attempt = 1;; attempt++) {
-      const remaining = opts.deadline - now();
-      if (remaining <= 0) {
-        throw new AcrApiError(
-          `${what}: gave up after the time limit (DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT)`,
-          "Timeout",
-          undefined,
-          undefined,
-          false,
-          true,
-        );
-      }
-      const readTimeout = Math.max(1, Math.min(READ_TIMEOUT_MS, remaining));
-      const runtime = {
-        readTimeout,
-        // The SDK applies connectTimeout as an idle timeout over the whole request.
-        connectTimeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, readTimeout)),
-      };
-      clearLastResponse();
-      try {
-        const res: { body?: unknown; headers?: Record<string, string> } = await withDeadline(
-          c.callApi(
-            { ...params, protocol, authType: "AK", bodyType: "json" },
-            new openapi.OpenApiRequest({ query }),
-            runtime,
-          ),
-          remaining,
-        );
-        const body = (res?.body ?? {}) as Record<string, unknown>;
-        if (rpcStyle) checkSuccess(body, what, params.action, res?.headers?.["x-acs-request-id"]);
-        return { body, date: res?.headers?.date, at: now() };
-      } catch (err) {
-        const error = toApiError(err, what, runtime.connectTimeout, lastResponse(), params.action);
-        const delay = Math.round(random() * backoffMs * 2 ** (attempt - 1));
-        if (!error.retryable || attempt >= maxAttempts || now() + delay >= opts.deadline) {
-          throw attempt === 1 ? error : error.after(attempt);
-        }
-        opts.onRetry?.({ attempt, delayMs: delay, error });
-        await sleep(delay);
-      }
+    const readTimeout = Math.max(1, Math.min(READ_TIMEOUT_MS, remaining));
+    // The SDK applies connectTimeout as an idle timeout over the whole request.
+    const runtime = { readTimeout, connectTimeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, readTimeout)) };
+    clearLastResponse();
+    try {
+      const res: { body?: unknown; headers?: Record<string, string> } = await withTimeout(
+        c.callApi(
+          { ...params, protocol, authType: "AK", bodyType: "json" },
+          new openapi.OpenApiRequest({ query }),
+          runtime,
+        ),
+        remaining,
+        () => {
+          throw new DeadlineError();
+        },
+      );
+      const body = (res?.body ?? {}) as Record<string, unknown>;
+      // RPC answers carry IsSuccess/Code: checked here, so SYSTEM_ERROR and throttling in a 200 are retried.
+      if (params.style === "RPC") checkSuccess(body, what, params.action, res?.headers?.["x-acs-request-id"]);
+      return { body, date: res?.headers?.date, at: now() };
+    } catch (err) {
+      throw toApiError(err, what, runtime.connectTimeout, lastResponse(), params.action);
     }
   }
 
@@ -238,26 +214,6 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
   };
 }
 
-function requestIdOf(body: Record<string, unknown>): string | undefined {
-  const id = body.RequestId ?? body.requestId;
-  return typeof id === "string" ? id : undefined;
-}
-
-function checkSuccess(body: Record<string, unknown>, what: string, action: string, headerId?: string): void {
-  // HTTP 200 with IsSuccess:false is a failure: the real code is in the body.
-  if (body.IsSuccess === false || (typeof body.Code === "string" && body.Code.toLowerCase() !== "success")) {
-    const code = typeof body.Code === "string" ? body.Code : "IsSuccessFalse";
-    const requestId = requestIdOf(body) ?? headerId;
-    throw new AcrApiError(
-      `${what} failed: ${code}${requestId ? ` (request id ${requestId})` : ""}${hintFor(code, action)}`,
-      code,
-      requestId,
-      200,
-      RETRYABLE_CODES.test(code),
-    );
-  }
-}
-
 /** A successful answer: its body, its `Date` header and when (local clock) it arrived. */
 interface Answer {
   body: Record<string, unknown>;
@@ -272,13 +228,7 @@ function tokenFrom(what: string, answer: Answer, user: unknown, password: unknow
     typeof user !== "string" || user === "" || typeof password !== "string" || password === "" ||
     typeof expiresAt !== "number" || !Number.isFinite(expiresAt)
   ) {
-    throw new AcrApiError(
-      `${what}: the response has no token${requestId ? ` (request id ${requestId})` : ""}`,
-      "MalformedResponse",
-      requestId,
-      200,
-      false,
-    );
+    throw apiError.noToken(what, requestId);
   }
   return {
     username: user,
@@ -286,169 +236,4 @@ function tokenFrom(what: string, answer: Answer, user: unknown, password: unknow
     expiresAt: localExpiry(expiresAt, answer.date, answer.at),
     clockSkewMs: clockSkew(answer.date, answer.at),
   };
-}
-
-const RETRYABLE_CODES = /^(Throttling.*|ServiceUnavailable|InternalError|SystemError|SYSTEM_ERROR|Unknown.*Error)$/i;
-const NETWORK_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ECONNABORTED|UND_ERR_.*)$/;
-
-/**
- * Turns whatever the SDK threw into an {@link AcrApiError} with one clear
- * line; `idleTimeoutMs` is the attempt's timeout, named when it ran out.
- */
-export function toApiError(
-  err: unknown,
-  what: string,
-  idleTimeoutMs: number,
-  note: ResponseNote | null = null,
-  action = "GetAuthorizationToken",
-): AcrApiError {
-  if (err instanceof AcrApiError) return err;
-  if (kindOf(err) === "credential-source") {
-    // The credential provider failed (STS, token file): its message already names the source.
-    return new AcrApiError(
-      (err as Error).message,
-      "CredentialSourceError",
-      undefined,
-      undefined,
-      false,
-      isTransient(err),
-    );
-  }
-  // deno-lint-ignore no-explicit-any -- SDK errors carry ad-hoc fields.
-  const e = (err ?? {}) as any;
-  const data = (e.data && typeof e.data === "object") ? e.data : {};
-  const status: number | undefined = Number(e.statusCode ?? data.statusCode) || undefined;
-  // `/tokens` (cr 2016-06-07) sends its request id only in the x-acs-request-id header.
-  const requestId: string | undefined = data.RequestId ?? data.requestId ?? note?.requestId ?? undefined;
-  const rid = requestId ? ` (request id ${requestId})` : "";
-  const name = String(e.name ?? "");
-  const message = String(e.message ?? "");
-  if (note?.proxy) {
-    // The proxy refused CONNECT; its answer was replayed as if the API had sent it.
-    return new AcrApiError(
-      `${what}: the proxy ${note.proxy} refused to connect to the API: HTTP ${note.status}${
-        note.status === 407 ? " (proxy authentication required: check the user and password in HTTPS_PROXY)" : ""
-      }`,
-      "ProxyRefused",
-      undefined,
-      note.status,
-      false,
-      true,
-    );
-  }
-  if (name === "ResponseTooLargeError" || e.code === "ResponseTooLarge") {
-    return new AcrApiError(
-      `${what}: the answer is too large (over 1 MiB${note?.status ? `, HTTP ${note.status}` : ""}); not read further`,
-      "ResponseTooLarge",
-      note?.requestId,
-      note?.status,
-      false,
-      false,
-    );
-  }
-  if (name === "DeadlineError") {
-    return new AcrApiError(
-      `${what}: no answer within the time limit (DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT)`,
-      "Timeout",
-      undefined,
-      undefined,
-      false,
-      true,
-    );
-  }
-  if (name === "RequestTimeoutError" || /Timeout/.test(message) && !status) {
-    // The SDK's connectTimeout is an idle timeout over the whole exchange: connect or read, nothing came back.
-    return new AcrApiError(
-      `${what}: the API did not answer within ${Math.ceil(idleTimeoutMs / 1000)} s`,
-      "Timeout",
-      undefined,
-      undefined,
-      true,
-    );
-  }
-  if (name === "SyntaxError") {
-    // A body that is not JSON. The SDK keeps no status for it; the transport's note does.
-    const kind = note ? bodyKind(note) : (/token '<'|"\s*</.test(message) ? "html" : "text");
-    const code = kind === "xml" ? /<Code>([^<]{1,100})<\/Code>/.exec(note!.head)?.[1] : undefined;
-    const xmlId = kind === "xml" ? /<RequestId>([^<]{1,100})<\/RequestId>/.exec(note!.head)?.[1] : undefined;
-    const id = note?.requestId ?? xmlId;
-    const idText = id ? ` (request id ${id})` : "";
-    const gateway = kind === "html" ? " (a proxy or gateway in the way?)" : "";
-    const httpStatus = note?.status ?? status;
-    if (httpStatus !== undefined && httpStatus >= 400) {
-      // An error status is never lost. Only 408, 429 and 5xx are worth another attempt.
-      const busy = httpStatus === 408 || httpStatus === 429 || httpStatus >= 500;
-      const retry = busy || (code !== undefined && RETRYABLE_CODES.test(code));
-      return new AcrApiError(
-        code
-          ? `${what} failed: ${code} (HTTP ${httpStatus})${idText}${hintFor(code, action)}`
-          : `${what} failed: HTTP ${httpStatus} with ${KIND_TEXT[kind]}${idText}${gateway}`,
-        code ?? `HTTP${httpStatus}`,
-        id,
-        httpStatus,
-        retry,
-      );
-    }
-    return new AcrApiError(
-      `${what}: the API answered with ${
-        kind === "html" ? "an HTML page" : "a body that is not JSON"
-      }${idText} (MalformedResponse; a proxy or gateway in the way?)`,
-      "MalformedResponse",
-      id,
-      httpStatus,
-      true,
-    );
-  }
-  const sysCode = String(e.code ?? "");
-  if (
-    !status &&
-    (NETWORK_CODES.test(sysCode) ||
-      /socket hang up|connection (reset|closed|refused)|ECONNRESET|network/i.test(message))
-  ) {
-    return new AcrApiError(
-      `${what}: network error (${sysCode || firstLine(message)})`,
-      sysCode || "NetworkError",
-      undefined,
-      undefined,
-      true,
-    );
-  }
-  const code = String(data.Code ?? data.code ?? (sysCode || "UnknownError"));
-  const retryable = status === 429 || (status !== undefined && status >= 500) || RETRYABLE_CODES.test(code);
-  return new AcrApiError(
-    `${what} failed: ${code}${status ? ` (HTTP ${status})` : ""}${rid}${hintFor(code, action)}`,
-    code,
-    requestId,
-    status,
-    retryable,
-  );
-}
-
-const KIND_TEXT = { empty: "an empty body", html: "an HTML page", xml: "an XML body", text: "a plain-text body" };
-
-/** What kind of body a response had, from its content type and first bytes. */
-function bodyKind(note: ResponseNote): keyof typeof KIND_TEXT {
-  const head = note.head.trimStart().slice(0, 64).toLowerCase();
-  if (note.size === 0 || head === "") return "empty";
-  if (/html/i.test(note.contentType) || head.startsWith("<!doctype html") || head.startsWith("<html")) return "html";
-  if (/xml/i.test(note.contentType) || head.startsWith("<?xml") || head.startsWith("<error")) return "xml";
-  return "text";
-}
-
-function firstLine(s: string): string {
-  return s.split("\n", 1)[0].slice(0, 200);
-}
-
-class DeadlineError extends Error {
-  override name = "DeadlineError";
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  // The losing call may still fail later; that is no longer anyone's business.
-  p.catch(() => {});
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError()), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

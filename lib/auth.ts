@@ -21,7 +21,7 @@
  * @module
  */
 import { markUserFacing } from "./errors.ts";
-import { type Env, homeOf, type Os } from "./config.ts";
+import { type Env, envFlag, homeOf, type Os } from "./platform.ts";
 import type { ReadTextFile } from "./files.ts";
 import { parseIni } from "./ini.ts";
 import type { CredentialPlan, CredentialSourceInfo, Selection, SkippedSource, StepOutcome } from "./credential_plan.ts";
@@ -236,7 +236,7 @@ function envKeyStep(c: Chain): Promise<StepOutcome[]> {
 
 // 3. The aliyun CLI profile.
 async function cliStep(c: Chain): Promise<StepOutcome[]> {
-  if (c.val("ALIBABA_CLOUD_CLI_PROFILE_DISABLED")?.toLowerCase() === "true") {
+  if (envFlag(c.opts.env, "ALIBABA_CLOUD_CLI_PROFILE_DISABLED")) {
     return [absent("aliyun CLI profile (ALIBABA_CLOUD_CLI_PROFILE_DISABLED)")];
   }
   const file = homeOf(c.opts.env, ".aliyun/config.json", c.opts.os);
@@ -354,7 +354,7 @@ function uriStep(c: Chain): Promise<StepOutcome[]> {
 }
 
 function ecsDisabled(c: Chain): boolean {
-  return c.val("ALIBABA_CLOUD_ECS_METADATA_DISABLED")?.toLowerCase() === "true";
+  return envFlag(c.opts.env, "ALIBABA_CLOUD_ECS_METADATA_DISABLED");
 }
 
 /**
@@ -399,7 +399,7 @@ function outcomeOf(
 async function profileSelection(c: Chain, profile: string): Promise<Selection> {
   const looked: string[] = [];
   const files = [c.val("ALIBABA_CLOUD_CREDENTIALS_FILE"), homeOf(c.opts.env, ".alibabacloud/credentials", c.opts.os)];
-  const cli = c.val("ALIBABA_CLOUD_CLI_PROFILE_DISABLED")?.toLowerCase() === "true"
+  const cli = envFlag(c.opts.env, "ALIBABA_CLOUD_CLI_PROFILE_DISABLED")
     ? null
     : homeOf(c.opts.env, ".aliyun/config.json", c.opts.os);
   const outcomes: Array<() => Promise<StepOutcome>> = [

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { type Env, homeOf, type Os, xdgDir } from "./config.ts";
+
+import { withTimeout } from "./timeout.ts";
+import { writeAtomic } from "./files.ts";
 import { makeOwnDir, notOurDir, type Owner, probeUid, sharedParent } from "./own_dirs.ts";
 
 /** A cached temporary password. */
@@ -64,22 +66,6 @@ export async function cacheKey(...parts: string[]): Promise<string> {
   const bytes = new TextEncoder().encode(parts.join("\n"));
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * The cache directory: `DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR`, else on
- * Windows `%LOCALAPPDATA%\docker-credential-acr-helper` (in the user's
- * profile), elsewhere `$XDG_CACHE_HOME/docker-credential-acr-helper`, else
- * `~/.cache/docker-credential-acr-helper`; null when disabled or no home.
- */
-export function cacheDir(env: Env, os: Os = Deno.build.os): string | null {
-  const disabled = env.DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE?.toLowerCase();
-  if (disabled && disabled !== "0" && disabled !== "false") return null;
-  if (env.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR) return env.DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR;
-  const base = os === "windows"
-    ? env.LOCALAPPDATA || homeOf(env, "AppData/Local", os)
-    : xdgDir(env.XDG_CACHE_HOME) ?? homeOf(env, ".cache", os);
-  return base ? `${base}/docker-credential-acr-helper` : null;
 }
 
 /** A cache that holds nothing. */
@@ -253,14 +239,9 @@ class FileCache implements Cache {
   private writeJson(sub: typeof SUBDIRS[number], key: string, value: Record<string, unknown>): void {
     if (!this.writable(sub)) return;
     const path = `${this.dir}/${sub}/${key}.json`;
-    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     try {
-      Deno.writeTextFileSync(tmp, JSON.stringify({ v: VERSION, key, ...value }), { mode: 0o600, createNew: true });
-      Deno.renameSync(tmp, path);
+      writeAtomic(path, JSON.stringify({ v: VERSION, key, ...value }));
     } catch (err) {
-      try {
-        Deno.removeSync(tmp);
-      } catch { /* never created */ }
       this.warn(`could not write cache file ${path}: ${message(err)}`);
     }
   }
@@ -403,13 +384,8 @@ class FileCache implements Cache {
     } catch {
       return await fn(true);
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
     // flock(2): the kernel releases it when a holder dies, so a killed process never blocks others.
-    const locked = await Promise.race([
-      file.lock(true).then(() => true, () => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitMs))),
-    ]);
-    clearTimeout(timer);
+    const locked = await withTimeout(file.lock(true).then(() => true, () => false), waitMs, () => false);
     try {
       return await fn(locked);
     } finally {

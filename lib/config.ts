@@ -8,9 +8,7 @@
 import { markUserFacing } from "./errors.ts";
 import type { ReadTextFile } from "./files.ts";
 import { isRegion, normalizeServer } from "./registry.ts";
-
-/** Environment variables, as `Deno.env.toObject()` returns them. */
-export type Env = Readonly<Record<string, string | undefined>>;
+import { configPath, type Env } from "./platform.ts";
 
 /** Which token API serves a registry: the instance API (2018-12-01) or the Personal `/tokens` (2016-06-07). */
 export type TokenApi = "instance" | "personal";
@@ -75,45 +73,6 @@ const OVERRIDE_KEYS = new Set(["instanceId", "region", "tokenApi", "profile", "r
 const ROLE_ARN_RE = /^acs:ram::\d+:role\/[A-Za-z0-9._\/-]{1,64}$/;
 const PROFILE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const INSTANCE_ID_RE = /^[a-z0-9][a-z0-9-]{2,63}$/i;
-
-/** The operating systems whose conventions differ here (`Deno.build.os` values). */
-export type Os = typeof Deno.build.os;
-
-/**
- * Path of the config file: `DOCKER_CREDENTIAL_ACR_HELPER_CONFIG`, else on
- * Windows `%APPDATA%\docker-credential-acr-helper\config.json`, elsewhere
- * `$XDG_CONFIG_HOME/docker-credential-acr-helper/config.json`, else
- * `~/.config/docker-credential-acr-helper/config.json`. `explicit` tells
- * whether the user named it (then it must exist).
- */
-export function configPath(env: Env, os: Os = Deno.build.os): { path: string | null; explicit: boolean } {
-  const named = env[`${ENV_PREFIX}CONFIG`];
-  if (named) return { path: named, explicit: true };
-  const base = os === "windows"
-    ? env.APPDATA || homeOf(env, "AppData/Roaming", os)
-    : xdgDir(env.XDG_CONFIG_HOME) ?? homeOf(env, ".config", os);
-  return { path: base ? `${base}/docker-credential-acr-helper/config.json` : null, explicit: false };
-}
-
-/** An XDG base directory variable's value, or null when unset or relative (the XDG spec says to ignore those). */
-export function xdgDir(value: string | undefined): string | null {
-  return value && value.startsWith("/") ? value : null;
-}
-
-/** The user's home directory from the environment, joined with `sub`. */
-export function homeOf(env: Env, sub: string, os: Os = Deno.build.os): string | null {
-  const home = homeDir(env, os);
-  return home ? `${home}/${sub}` : null;
-}
-
-/**
- * The user's home directory: `%USERPROFILE%` on Windows (docker's, Go's and
- * the SDK's `os.homedir()` rule: Git Bash's `HOME` is not where docker reads
- * its config), `$HOME` elsewhere; null when unset.
- */
-export function homeDir(env: Env, os: Os = Deno.build.os): string | null {
-  return (os === "windows" ? env.USERPROFILE || env.HOME : env.HOME) || null;
-}
 
 /**
  * Parses the config file's text.

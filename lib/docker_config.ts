@@ -12,8 +12,9 @@
  */
 import { applyEdits, modify, type Node, parseTree } from "jsonc-parser";
 import { markUserFacing } from "./errors.ts";
-import { type Env, homeOf, type Os } from "./config.ts";
+import { type Env, homeOf, type Os } from "./platform.ts";
 import { makeOwnDir, type Owner } from "./own_dirs.ts";
+import { writeAtomic } from "./files.ts";
 
 /** The `credHelpers` value that makes docker run `docker-credential-acr-helper`. */
 export const CRED_HELPER_NAME = "acr-helper";
@@ -187,15 +188,12 @@ export function writeDockerConfig(
     if (backup !== null) throw new DockerConfigError(`cannot back up ${target} to ${backup} (${reason(err)})`);
     if (!(err instanceof Deno.errors.NotFound)) throw new DockerConfigError(`cannot read ${target} (${reason(err)})`);
   }
-  const tmp = `${target}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    Deno.writeTextFileSync(tmp, text, { mode, createNew: true });
-    fs.rename(tmp, target);
+    writeAtomic(target, text, mode, fs.rename);
   } catch (err) {
-    for (const leftover of [tmp, backup]) {
-      if (leftover === null) continue;
+    if (backup !== null) {
       try {
-        Deno.removeSync(leftover);
+        Deno.removeSync(backup);
       } catch { /* not created */ }
     }
     throw new DockerConfigError(`cannot write ${target} (${reason(err)})`);

@@ -13,8 +13,9 @@
  *
  * @module
  */
+import { withTimeout } from "./timeout.ts";
 import { type Cache, cacheKey } from "./cache.ts";
-import type { Env } from "./config.ts";
+import { type Env, envFlag } from "./platform.ts";
 import { joinChunks } from "./files.ts";
 
 /** The instance metadata service's address. */
@@ -38,7 +39,7 @@ export type MetadataRequest = (
 
 /** True when `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true` forbids any metadata access. */
 export function metadataDisabled(env: Env): boolean {
-  return env.ALIBABA_CLOUD_ECS_METADATA_DISABLED?.trim().toLowerCase() === "true";
+  return envFlag(env, "ALIBABA_CLOUD_ECS_METADATA_DISABLED");
 }
 
 /**
@@ -60,7 +61,7 @@ export async function askRoleName(
     // Not reachable at all: not on ECS (or the service is down); v1 would not answer either.
     return null;
   }
-  if (token === null && env.ALIBABA_CLOUD_IMDSV1_DISABLED?.trim().toLowerCase() === "true") return null;
+  if (token === null && envFlag(env, "ALIBABA_CLOUD_IMDSV1_DISABLED")) return null;
   try {
     const r = await request(
       "GET",
@@ -104,15 +105,11 @@ export async function discoverEcsRole(o: DiscoverOptions): Promise<string | null
 /** The default {@link MetadataRequest}: HTTP/1.1 to 100.100.100.200:80 on a socket of our own. */
 export const metadataRequest: MetadataRequest = async (method, path, headers, timeoutMs) => {
   let conn: Deno.TcpConn | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      try {
-        conn?.close();
-      } catch { /* closed */ }
-      reject(new Error(`no answer from the instance metadata within ${timeoutMs} ms`));
-    }, timeoutMs);
-  });
+  const close = () => {
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  };
   const exchange = async (): Promise<MetadataAnswer> => {
     conn = await Deno.connect({ hostname: METADATA_HOST, port: 80 });
     const lines = [`${method} ${path} HTTP/1.1`, `host: ${METADATA_HOST}`, "connection: close", "content-length: 0"];
@@ -136,16 +133,13 @@ export const metadataRequest: MetadataRequest = async (method, path, headers, ti
     if (/\r\ntransfer-encoding:\s*chunked/i.test(text.slice(0, headEnd))) body = unchunk(body);
     return { status, body };
   };
-  const answer = exchange();
-  // The loser of the race may still fail (its socket closed by the timeout): nobody is waiting for it.
-  answer.catch(() => {});
   try {
-    return await Promise.race([answer, timeout]);
+    return await withTimeout(exchange(), timeoutMs, () => {
+      close();
+      throw new Error(`no answer from the instance metadata within ${timeoutMs} ms`);
+    });
   } finally {
-    clearTimeout(timer);
-    try {
-      conn?.close();
-    } catch { /* closed */ }
+    close();
   }
 };
 

@@ -7,9 +7,11 @@
  *
  * @module
  */
+import { withTimeout } from "./timeout.ts";
 import type { Cache } from "./cache.ts";
 import { cacheKey } from "./cache.ts";
-import { type Endpoint, type Env, envTransport, parseEndpoint } from "./config.ts";
+import { type Endpoint, envTransport, parseEndpoint } from "./config.ts";
+import { type Env, envFlag } from "./platform.ts";
 import type { Registry } from "./registry.ts";
 
 /** Regions whose endpoint list has no `cr-vpc` endpoint: going there first would only cost a failed lookup. */
@@ -31,7 +33,7 @@ export interface ApiRouteInput {
 
 /** True when `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED` is `true` (as the SDKs read it). */
 export function vpcEndpointEnabled(env: Env): boolean {
-  return env.ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED?.trim().toLowerCase() === "true";
+  return envFlag(env, "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED");
 }
 
 /** Whether the registry host is on the VPC network (its API is then best reached over the VPC too). */
@@ -89,22 +91,16 @@ export type ConnectProbe = (host: string, port: number, timeoutMs: number) => Pr
 
 /** The default probe: resolve and connect (no bytes sent), bounded by `timeoutMs`. */
 export const tcpProbe: ConnectProbe = async (host, port, timeoutMs) => {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const attempt = Deno.connect({ hostname: host, port });
   try {
-    const conn = await Promise.race([
-      attempt,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const conn = await withTimeout(attempt, timeoutMs, () => {
+      throw new Error(`no connection within ${timeoutMs} ms`);
+    });
     conn.close();
     return null;
   } catch (err) {
     attempt.then((c) => c.close(), () => {});
     return err instanceof Error ? err.message.split("\n")[0] : String(err);
-  } finally {
-    clearTimeout(timer);
   }
 };
 

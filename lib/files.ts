@@ -1,6 +1,7 @@
 /**
- * Reading the small local files the helper may have (config, credentials
- * files), where "absent" is the common case and not an error.
+ * The small local files the helper reads (config, credentials files, where
+ * "absent" is the common case and not an error) and writes (cache records,
+ * docker's config.json: each written whole, atomically).
  *
  * @module
  */
@@ -86,4 +87,27 @@ export async function readBodyCapped(res: Response, max: number): Promise<string
     chunks.push(value);
   }
   return new TextDecoder().decode(joinChunks(chunks, size));
+}
+
+/**
+ * Writes `text` to `path` atomically: a new file (never an existing one or a link: `createNew`) of `mode` beside
+ * it, renamed over it, so a reader sees the old file or the new one, never half of one. When a step fails, the temp
+ * file is removed and the error is thrown. Temp names end in `.tmp` (what the cache tidies after a killed writer).
+ */
+export function writeAtomic(
+  path: string,
+  text: string,
+  mode = 0o600,
+  rename: (from: string, to: string) => void = Deno.renameSync,
+): void {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    Deno.writeTextFileSync(tmp, text, { mode, createNew: true });
+    rename(tmp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never created */ }
+    throw err;
+  }
 }

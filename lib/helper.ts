@@ -6,18 +6,11 @@
  * @module
  */
 import { assumeRoleSelection, podIdentitySelection, selectCredentialSource, type Selection } from "./auth.ts";
-import { type Cache, cacheDir, NullCache, openCache } from "./cache.ts";
+import { type Cache, NullCache, openCache } from "./cache.ts";
+import { cacheDir, type Env, homeDir } from "./platform.ts";
 import { localFileReader, type ReadTextFile } from "./files.ts";
 import { createLogger, type Logger } from "./log.ts";
-import {
-  type Env,
-  envApiEndpointText,
-  envTarget,
-  envTransport,
-  type HelperConfig,
-  homeDir,
-  loadConfig,
-} from "./config.ts";
+import { envApiEndpointText, envTarget, envTransport, type HelperConfig, loadConfig } from "./config.ts";
 import { type CredentialStore, HelperError, NotFoundError } from "./protocol.ts";
 import { normalizeServer } from "./registry.ts";
 import { type PlanSettings, planToken, type Target, tokenKey, type TokenPlan } from "./target.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Env } from "./config.ts";
+import type { Env } from "./platform.ts";
 
 /** Log levels, most verbose first. */
 export const LEVELS = ["debug", "info", "warn", "error"] as const;

@@ -10,7 +10,7 @@
 import type { AcrApi, AcrApiOptions } from "./acr_api.ts";
 import type { AuthOptions, ClientCredential, ResolvedCredentials, Selection } from "./auth.ts";
 import type { Cache } from "./cache.ts";
-import type { Env } from "./config.ts";
+import type { Env } from "./platform.ts";
 import { type ConnectProbe, resolveApiEndpoint, stsRoute } from "./endpoints.ts";
 import { asHelperError, HelperError, isTransient, isUserFacing, kindOf, markUserFacing } from "./errors.ts";
 import type { Logger } from "./log.ts";

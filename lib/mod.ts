@@ -18,13 +18,13 @@
  *
  * @module
  */
-import type { Env } from "./config.ts";
+import type { Env } from "./platform.ts";
 import { createHelper } from "./helper.ts";
 import { NullCache } from "./cache.ts";
 import { isNotFound } from "./protocol.ts";
 import type { Logger } from "./log.ts";
 
-export type { Env } from "./config.ts";
+export type { Env } from "./platform.ts";
 export type { Registry } from "./registry.ts";
 export { normalizeServer, parseAcrHost } from "./registry.ts";
 export { HelperError } from "./protocol.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Env } from "./config.ts";
+import type { Env } from "./platform.ts";
 
 /**
  * The proxy URL for a request URL, following curl's conventions: the

@@ -20,6 +20,8 @@ export interface RetryOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Called before each wait for another attempt (for logging): the attempt that failed, the wait, the failure. */
+  onRetry?: (attempt: number, delayMs: number, err: unknown) => void;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function retrying<T>(fn: () => Promise<T>, o: RetryOptions): Promis
     } catch (err) {
       const delay = Math.round(random() * (o.backoffMs ?? 300) * 2 ** (attempt - 1));
       if (attempt >= attempts || !retryable(err) || now() + delay >= o.deadline) throw err;
+      o.onRetry?.(attempt, delay, err);
       await sleep(delay);
     }
   }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Env } from "./config.ts";
+import { type Env, flagValueNotBoolean } from "./platform.ts";
 
 /** One environment variable. */
 export interface Setting {
@@ -16,6 +16,8 @@ export interface Setting {
   default: string;
   /** Its value is never shown (doctor prints "(set)"). */
   secret?: boolean;
+  /** A boolean read by envFlag() (lib/platform.ts): only `true` turns it on. */
+  flag?: boolean;
 }
 
 /** The table. */
@@ -43,7 +45,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   { name: "DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT", meaning: "bound on one get, seconds", default: "30" },
   { name: "DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR", meaning: "token cache directory", default: "~/.cache/..." },
-  { name: "DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE", meaning: "1: no cache", default: "cache on" },
+  { name: "DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE", meaning: "true: no cache", default: "false", flag: true },
   { name: "DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL", meaning: "debug, info, warn or error", default: "off" },
   { name: "DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE", meaning: "log file", default: "stderr" },
   { name: "ALIBABA_CLOUD_ROLE_ARN", meaning: "RRSA role", default: "none" },
@@ -72,11 +74,21 @@ export const SETTINGS: readonly Setting[] = [
   { name: "ALIBABA_CLOUD_CREDENTIALS_FILE", meaning: "credentials file", default: "~/.alibabacloud/credentials" },
   { name: "ALIBABA_CLOUD_PROFILE", meaning: "profile in the credentials files and CLI config", default: "default" },
   { name: "ALIBABA_CLOUD_CREDENTIALS_URI", meaning: "local credentials service", default: "none", secret: true },
-  { name: "ALIBABA_CLOUD_CLI_PROFILE_DISABLED", meaning: "true: skip the aliyun CLI profile", default: "false" },
+  {
+    name: "ALIBABA_CLOUD_CLI_PROFILE_DISABLED",
+    meaning: "true: skip the aliyun CLI profile",
+    default: "false",
+    flag: true,
+  },
   { name: "ALIBABA_CLOUD_ECS_METADATA", meaning: "ECS RAM role name", default: "found from the metadata" },
-  { name: "ALIBABA_CLOUD_ECS_METADATA_DISABLED", meaning: "true: no metadata access", default: "false" },
-  { name: "ALIBABA_CLOUD_IMDSV1_DISABLED", meaning: "true: IMDSv2 only", default: "false" },
-  { name: "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED", meaning: "true: VPC endpoints for ACR and STS", default: "false" },
+  { name: "ALIBABA_CLOUD_ECS_METADATA_DISABLED", meaning: "true: no metadata access", default: "false", flag: true },
+  { name: "ALIBABA_CLOUD_IMDSV1_DISABLED", meaning: "true: IMDSv2 only", default: "false", flag: true },
+  {
+    name: "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED",
+    meaning: "true: VPC endpoints for ACR and STS",
+    default: "false",
+    flag: true,
+  },
   { name: "ALIBABA_CLOUD_STS_ENDPOINT", meaning: "STS endpoint (SDK rule)", default: "none" },
   { name: "ALIBABA_CLOUD_STS_REGION", meaning: "STS region (SDK rule)", default: "none" },
   { name: "HTTPS_PROXY", meaning: "proxy for HTTPS calls (either case)", default: "none", secret: true },
@@ -105,4 +117,11 @@ export function describeSet(env: Env): string[] {
     }
   }
   return out;
+}
+
+/** For doctor: each boolean setting whose value will read as off although it looks meant (`1`, `yes`). */
+export function misreadFlags(env: Env): string[] {
+  return SETTINGS.flatMap((s) => (s.flag ? [flagValueNotBoolean(env, s.name)] : [])).filter((m): m is string =>
+    m !== null
+  );
 }

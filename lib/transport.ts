@@ -16,7 +16,7 @@
 import * as httpxNs from "httpx";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { HttpProxyAgent } from "http-proxy-agent";
-import type { Env } from "./config.ts";
+import type { Env } from "./platform.ts";
 import { proxyForUrl } from "./proxy.ts";
 
 /** The largest response body read, in bytes. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { localFileReader } from "../lib/files.ts";
-import { AcrApiError, createAcrApi } from "../lib/acr_api.ts";
+import { createAcrApi } from "../lib/acr_api.ts";
+import { AcrApiError } from "../lib/api_errors.ts";
 import { resolveCredentials } from "../lib/providers.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { cacheDir, isFresh, openCache } from "../lib/cache.ts";
+import { isFresh, openCache } from "../lib/cache.ts";
+import { cacheDir } from "../lib/platform.ts";
 import { redact } from "../lib/log.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
 import { needs, posixOnly, RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
@@ -42,7 +43,7 @@ Deno.test("cache dir: env, XDG_CACHE_HOME, ~/.cache; disabled by DISABLE_CACHE",
   assert.equal(cacheDir({ DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: "/c", HOME: "/h" }), "/c");
   assert.equal(cacheDir({ XDG_CACHE_HOME: "/x", HOME: "/h" }), "/x/docker-credential-acr-helper");
   assert.equal(cacheDir({ HOME: "/h" }), "/h/.cache/docker-credential-acr-helper");
-  assert.equal(cacheDir({ HOME: "/h", DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" }), null);
+  assert.equal(cacheDir({ HOME: "/h", DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true" }), null);
   assert.equal(cacheDir({}), null);
 });
 
@@ -217,7 +218,7 @@ Deno.test("get: read-only cache dir, no HOME, or DISABLE_CACHE: works, nothing o
         { ...env, DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: `${ro}/c` },
         { ...env, DOCKER_CREDENTIAL_ACR_HELPER_CACHE_DIR: "/proc/acr-helper-cache" },
         { ...env, HOME: "" },
-        { ...env, DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" },
+        { ...env, DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true" },
       ]
     ) {
       const r = await runHelper(["get"], PERSONAL, e);

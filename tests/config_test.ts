@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ConfigError, configPath, envSettings, loadConfig, parseConfig, parseEndpoint } from "../lib/config.ts";
+import { ConfigError, envSettings, loadConfig, parseConfig, parseEndpoint } from "../lib/config.ts";
+import { configPath } from "../lib/platform.ts";
 
 Deno.test("config path: env var, then XDG_CONFIG_HOME, then ~/.config", () => {
   assert.deepEqual(configPath({ DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: "/etc/acr.json", HOME: "/h" }), {

@@ -8,6 +8,10 @@ import { dockerRoute, podmanFiles, podmanRoute } from "../lib/commands/client_ro
 import { type CommandIO } from "../lib/commands/io.ts";
 import { CHECKS, doctorContext } from "../lib/commands/doctor.ts";
 import { exec, needs, tempHome } from "./util.ts";
+import { cacheDir, envFlag } from "../lib/platform.ts";
+import { SETTINGS } from "../lib/settings.ts";
+import { vpcEndpointEnabled } from "../lib/endpoints.ts";
+import { metadataDisabled } from "../lib/ecs_metadata.ts";
 
 const H = "registry.cn-hangzhou.aliyuncs.com";
 const files = (m: Record<string, unknown>) => (p: string) =>
@@ -151,4 +155,37 @@ Deno.test("doctor: docker's 'ok' comes with a PATH warning when docker could not
   await Deno.writeTextFile(`${bin}/docker-credential-acr-helper`, "#!/bin/sh\n");
   assert.doesNotMatch(await run(`${bin}:/usr/bin`), /PATH/);
   await Deno.remove(bin, { recursive: true });
+});
+
+Deno.test("boolean variables: one rule, the SDKs' (true in any case, padded); doctor names a value that reads as off", async () => {
+  const flags = [
+    "DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE",
+    "ALIBABA_CLOUD_CLI_PROFILE_DISABLED",
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
+    "ALIBABA_CLOUD_IMDSV1_DISABLED",
+    "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED",
+  ];
+  assert.deepEqual(SETTINGS.filter((s) => s.flag).map((s) => s.name).sort(), [...flags].sort());
+  for (const name of flags) {
+    for (const on of ["true", "TRUE", " True "]) assert.equal(envFlag({ [name]: on }, name), true, `${name}=${on}`);
+    for (const off of ["false", "1", "yes", "", undefined]) {
+      assert.equal(envFlag({ [name]: off }, name), false, `${name}=${off}`);
+    }
+  }
+  // Each reader goes through the one rule.
+  assert.equal(cacheDir({ HOME: "/h", DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: " TRUE " }), null);
+  assert.equal(cacheDir({ HOME: "/h", DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" }) !== null, true);
+  assert.equal(vpcEndpointEnabled({ ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED: "True" }), true);
+  assert.equal(metadataDisabled({ ALIBABA_CLOUD_ECS_METADATA_DISABLED: "1" }), false);
+
+  const out: string[] = [];
+  const env = { HOME: "/h", DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1", ALIBABA_CLOUD_IMDSV1_DISABLED: "false" };
+  const c = doctorContext(ioFor(env, out), undefined);
+  await CHECKS.find((f) => f.name === "environmentCheck")!(c);
+  const text = out.join("");
+  assert.match(
+    text,
+    /warn environment: DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE="1" reads as false: only "true" turns it on\n {5}fix: set it to true or false/,
+  );
+  assert.doesNotMatch(text, /IMDSV1_DISABLED="false" reads/);
 });

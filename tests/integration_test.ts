@@ -333,7 +333,7 @@ Deno.test("get: RRSA OIDC exchanges the token with STS (TLS) first", async () =>
     await Deno.writeTextFile(`${home}/token`, "not-the-token");
     const bad = await runHelper(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", {
       HOME: home,
-      DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1",
+      DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true",
       DENO_CERT: tls.caFile,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
       DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,

@@ -1,8 +1,7 @@
 /** Each platform's paths (issue 14, point 1), with an injected OS and environment: no real Windows or macOS needed. */
 import assert from "node:assert/strict";
 import { selectCredentialSource } from "../lib/auth.ts";
-import { cacheDir } from "../lib/cache.ts";
-import { configPath, homeDir } from "../lib/config.ts";
+import { cacheDir, configPath, homeDir } from "../lib/platform.ts";
 import { dockerConfigPath } from "../lib/docker_config.ts";
 
 const GIT_BASH = {

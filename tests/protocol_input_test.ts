@@ -167,7 +167,7 @@ Deno.test("protocol input: every case gets its exact answer, exit code, an empty
   const fake = startFakeAcr({ keys: [CANARY_KEY] });
   try {
     // No cache: every control case must reach the API, and no case can lean on another's token.
-    const env = await fakeEnv(fake.url, CANARY_KEY, { DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1" });
+    const env = await fakeEnv(fake.url, CANARY_KEY, { DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true" });
     const failures: string[] = [];
     // A few at a time: each is a process start, and the order between cases does not matter.
     for (let i = 0; i < CASES.length; i += 4) {

@@ -107,7 +107,7 @@ Deno.test("proxy: API calls go through HTTP_PROXY given without a scheme; loopba
       ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: key.accessKeySecret,
       HTTP_PROXY: proxy.url,
-      DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "1", // every run must reach the API
+      DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true", // every run must reach the API
     };
     const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", env);
     assert.equal(r.code, 0, r.stdout);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseChallenge, registryLogin } from "../lib/commands/registry_login.ts";
 import { isUserFacing, kindOf, markUserFacing } from "../lib/errors.ts";
-import { AcrApiError } from "../lib/acr_api.ts";
+import { AcrApiError } from "../lib/api_errors.ts";
 import { ConfigError } from "../lib/config.ts";
 import { errorLine, HelperError } from "../lib/protocol.ts";
 
@@ -78,7 +78,7 @@ Deno.test("registry login: a refused password is reported with the registry's st
 });
 
 Deno.test("errors: user-facing errors are marked across modules (a symbol, not class names); others are not", () => {
-  const api = new AcrApiError("GetAuthorizationToken failed: X", "X", undefined, 400, false);
+  const api = new AcrApiError("GetAuthorizationToken failed: X", { code: "X", status: 400 });
   assert.ok(isUserFacing(api));
   assert.equal(kindOf(api), "api");
   assert.equal(kindOf(new ConfigError("config file c: bad")), "config");

@@ -5,7 +5,8 @@
  * endless body, a throttled STS (issue 13, point 6).
  */
 import assert from "node:assert/strict";
-import { AcrApiError, createAcrApi } from "../lib/acr_api.ts";
+import { createAcrApi } from "../lib/acr_api.ts";
+import { AcrApiError } from "../lib/api_errors.ts";
 import { buildCredential } from "../lib/providers.ts";
 import { installTransport } from "../lib/transport.ts";
 import { selectCredentialSource } from "../lib/auth.ts";

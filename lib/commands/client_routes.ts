@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Env, homeOf, type Os } from "../config.ts";
+import { type Env, homeOf, type Os } from "../platform.ts";
 import { CRED_HELPER_NAME, dockerConfigPath, dockerKey } from "../docker_config.ts";
 
 /** One client's answer for a host. */

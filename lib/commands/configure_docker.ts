@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { homeDir } from "../config.ts";
+import { homeDir } from "../platform.ts";
 import {
   addCredHelpers,
   DockerConfigError,

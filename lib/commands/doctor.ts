@@ -10,15 +10,16 @@
  *
  * @module
  */
-import { cacheDir, cacheDirStatus } from "../cache.ts";
-import { configPath, envTransport, homeDir, parseEndpoint } from "../config.ts";
+import { cacheDirStatus } from "../cache.ts";
+import { cacheDir, configPath, homeDir } from "../platform.ts";
+import { envTransport, parseEndpoint } from "../config.ts";
 import { stsRoute, tcpProbe } from "../endpoints.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
 import { proxyConfigured, proxyForUrl } from "../proxy.ts";
 import { isNotFound } from "../protocol.ts";
 import { normalizeServer } from "../registry.ts";
-import { describeSet } from "../settings.ts";
+import { describeSet, misreadFlags } from "../settings.ts";
 import { fixFor, isTransient } from "../errors.ts";
 import { registryLogin } from "./registry_login.ts";
 import type { CommandIO } from "./io.ts";
@@ -248,6 +249,7 @@ function environmentCheck(c: DoctorContext): Promise<void> {
     "environment",
     set.length ? set.join(", ") : "none of the helper's variables is set (README#environment-variables)",
   );
+  for (const why of misreadFlags(c.io.env)) c.line("warn", "environment", why, "set it to true or false");
   return Promise.resolve();
 }
 

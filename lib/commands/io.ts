@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Env } from "../config.ts";
+import type { Env } from "../platform.ts";
 import type { Helper } from "../helper.ts";
 import type { Logger } from "../log.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { podIdentitySelection, type Selection } from "../auth.ts";
-import type { Env } from "../config.ts";
+import type { Env } from "../platform.ts";
 import {
   imageRegistry,
   type KubeletRequest,
