@@ -1,16 +1,17 @@
 /**
- * On-disk token and instance-id cache shared by every helper process:
- * one JSON file per key, written atomically (temp file + rename), guarded by
- * a per-key `flock` so concurrent cold `get`s make one API call. Any problem
- * (no HOME, read-only, symlinked or foreign directory, corrupt file) degrades
- * to {@link NullCache}: the helper works, just without a cache.
+ * The on-disk cache shared by every helper process: tokens, small records
+ * and proofs, one JSON file per key, each kind a {@link RecordStore} in one
+ * {@link SafeDir}, and a per-key file lock so concurrent cold `get`s make one
+ * API call. Any problem (no HOME, read-only, symlinked or foreign directory,
+ * corrupt file) degrades to no cache: the helper works, just without one.
+ * Also what doctor says about the directory ({@link cacheDirStatus}).
  *
  * @module
  */
-
-import { withTimeout } from "./timeout.ts";
-import { writeAtomic } from "./files.ts";
-import { makeOwnDir, notOurDir, type Owner, probeUid, sharedParent } from "./own_dirs.ts";
+import { makeOwnDir, notOurs, type Owner, probeUid, sharedParent } from "./own_dirs.ts";
+import { SafeDir } from "./safe_dir.ts";
+import { RecordStore } from "./record_store.ts";
+import { withFileLock } from "./file_lock.ts";
 
 /** A cached temporary password. */
 export interface TokenEntry {
@@ -48,8 +49,6 @@ export interface Cache {
 // 3: token keys cover the whole target (kind, instance, region, token API, endpoint); older entries are ignored.
 const VERSION = 3;
 const MAX_REUSE_MARGIN_MS = 15 * 60_000;
-/** A temp file older than this was left by a killed process (a write takes milliseconds). */
-const DEBRIS_AGE_MS = 60_000;
 
 /**
  * A token is reused while its remaining lifetime exceeds min(15 min, half its
@@ -120,278 +119,104 @@ export function openCache(
   return dir === null ? new NullCache() : new FileCache(dir, warn, uid ?? (() => null), home ?? null);
 }
 
-const SUBDIRS = ["tokens", "instances", "proofs", "locks"] as const;
+/**
+ * The subdirectories: tokens, small records (Enterprise instance ids, a region's working endpoint, the ECS role),
+ * proofs (service account token hashes STS accepted), locks.
+ */
+const SUBDIRS = ["tokens", "records", "proofs", "locks"] as const;
+/** Where versions before 0.2 kept the records: removed when tokens are tidied. */
+const RETIRED = ["instances"] as const;
+
+type Expiring = { expiresAt: number };
+type Record_ = Expiring & { value: string };
+
+function parseToken(v: Record<string, unknown>): TokenEntry | null {
+  const { host, username, password, expiresAt, issuedAt } = v;
+  if (
+    typeof host !== "string" || typeof username !== "string" || typeof password !== "string" ||
+    typeof expiresAt !== "number" || typeof issuedAt !== "number"
+  ) return null;
+  return { host, username, password, expiresAt, issuedAt };
+}
+
+function parseRecord(v: Record<string, unknown>): Record_ | null {
+  return typeof v.value === "string" && typeof v.expiresAt === "number"
+    ? { value: v.value, expiresAt: v.expiresAt }
+    : null;
+}
+
+function parseExpiring(v: Record<string, unknown>): Expiring | null {
+  return typeof v.expiresAt === "number" ? { expiresAt: v.expiresAt } : null;
+}
 
 /**
- * The file cache. Every file is checked before use: a regular file (never a
- * symlink), owned by us, in directories that are ours and not symlinks, and
- * its recorded key must match its name (a renamed file is never used for
- * another host). Sync calls: in a one-shot CLI they are several times
- * cheaper than their async forms, which matters on the hit path.
+ * The file cache: a {@link SafeDir} (every file and directory checked before use), a {@link RecordStore} per kind
+ * of record, and a {@link withFileLock} per key.
  */
 class FileCache implements Cache {
   readonly kind = "file";
-  private uid: number | null = null;
-  private bad = false;
-  /** Directories (the cache dir and its subdirectories) found to be ours. */
-  private readonly checked = new Set<string>();
-  private prepared = false;
-  constructor(
-    private readonly dir: string,
-    private readonly warn: CacheWarn,
-    /** Our uid when the caller can tell it cheaply (null: probe for it). */
-    private readonly knownUid: () => number | null,
-    /** `$HOME`: never created. */
-    private readonly home: string | null,
-  ) {}
+  private readonly dir: SafeDir;
+  private readonly tokens: RecordStore<TokenEntry>;
+  private readonly records: RecordStore<Record_>;
+  private readonly proofs: RecordStore<Expiring>;
 
-  private ownUid(): number | null {
-    return this.uid ??= this.knownUid() ?? probeUid();
-  }
-
-  private disable(why: string): false {
-    this.warn(`cache disabled: ${this.dir}: ${why}`);
-    this.bad = true;
-    return false;
-  }
-
-  /**
-   * Whether `dir` and `dir/sub` exist, are directories (not symlinks) and are
-   * ours. Creates nothing; a hit costs these few lstat calls.
-   */
-  private usable(sub: typeof SUBDIRS[number]): boolean {
-    return this.checkDir(this.dir) === "ok" && this.checkDir(`${this.dir}/${sub}`) === "ok";
-  }
-
-  private checkDir(d: string): "ok" | "missing" | false {
-    if (this.bad) return false;
-    if (this.checked.has(d)) return "ok";
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(d);
-    } catch (err) {
-      return err instanceof Deno.errors.NotFound ? "missing" : this.disable(message(err));
-    }
-    if (info.isSymlink || !info.isDirectory) return this.disable(`${d} is a symlink or not a directory`);
-    if (info.uid !== null) { // null on Windows: no owners to compare
-      if (this.ownUid() === null) return this.disable("cannot tell this process's user");
-      if (info.uid !== this.uid) {
-        return this.disable(`${d} belongs to uid ${info.uid}, not to this user (uid ${this.uid})`);
-      }
-    }
-    this.checked.add(d);
-    return "ok";
-  }
-
-  /** Creates the tree (0700) on the first write; false when the cache cannot be used. */
-  private writable(sub: typeof SUBDIRS[number]): boolean {
-    if (!this.prepared) {
-      this.prepared = true;
-      // Never create anything through a symlink or in someone else's directory.
-      const state = this.checkDir(this.dir);
-      if (state === false) return false;
-      if (state === "missing") {
-        const why = makeOwnDir(this.dir, { uid: Deno.build.os === "windows" ? null : this.ownUid(), home: this.home });
-        if (why !== null) return this.disable(why);
-      }
-      const uid = Deno.build.os === "windows" ? null : this.ownUid();
-      const shared = Deno.build.os === "windows" ? null : sharedParent(this.dir);
-      if (shared !== null) return this.disable(shared);
-      try {
-        // Each level is created (never through a link: mkdir does not follow one) and then checked with lstat
-        // before any use; the top is tightened to 0700 only once it is known to be our own directory.
-        const top = notOurDir(this.dir, uid);
-        if (top !== null) return this.disable(top);
-        const mode = Deno.lstatSync(this.dir).mode;
-        if (Deno.build.os !== "windows" && mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(this.dir, 0o700);
-        for (const s of SUBDIRS) {
-          try {
-            Deno.mkdirSync(`${this.dir}/${s}`, { mode: 0o700 });
-          } catch (err) {
-            if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-          }
-          const why = notOurDir(`${this.dir}/${s}`, uid);
-          if (why !== null) return this.disable(why);
-        }
-      } catch (err) {
-        return this.disable(message(err));
-      }
-    }
-    return this.usable(sub);
-  }
-
-  private readJson(sub: typeof SUBDIRS[number], key: string): Record<string, unknown> | null {
-    if (!this.usable(sub)) return null;
-    const path = `${this.dir}/${sub}/${key}.json`;
-    try {
-      const info = Deno.lstatSync(path);
-      if (!info.isFile) return null; // a symlink planted in our directory is never followed
-      if (info.uid !== null && info.uid !== this.uid) return null;
-      const value = JSON.parse(Deno.readTextFileSync(path));
-      if (typeof value !== "object" || value === null || value.v !== VERSION || value.key !== key) return null;
-      return value;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) this.warn(`ignoring unreadable cache file ${path}`);
-      return null;
-    }
-  }
-
-  private writeJson(sub: typeof SUBDIRS[number], key: string, value: Record<string, unknown>): void {
-    if (!this.writable(sub)) return;
-    const path = `${this.dir}/${sub}/${key}.json`;
-    try {
-      writeAtomic(path, JSON.stringify({ v: VERSION, key, ...value }));
-    } catch (err) {
-      this.warn(`could not write cache file ${path}: ${message(err)}`);
-    }
-  }
-
-  private tokenPath(key: string) {
-    return `${this.dir}/tokens/${key}.json`;
+  constructor(path: string, warn: CacheWarn, knownUid: () => number | null, home: string | null) {
+    this.dir = new SafeDir(path, { subdirs: SUBDIRS, uid: () => knownUid() ?? probeUid(), home, warn });
+    this.tokens = new RecordStore(this.dir, "tokens", VERSION, parseToken);
+    this.records = new RecordStore(this.dir, "records", VERSION, parseRecord);
+    this.proofs = new RecordStore(this.dir, "proofs", VERSION, parseExpiring);
   }
 
   getToken(key: string): Promise<TokenEntry | null> {
-    return Promise.resolve(this.readToken(key));
-  }
-
-  private readToken(key: string): TokenEntry | null {
-    const v = this.readJson("tokens", key);
-    if (
-      !v || typeof v.host !== "string" || typeof v.username !== "string" || typeof v.password !== "string" ||
-      typeof v.expiresAt !== "number" || typeof v.issuedAt !== "number"
-    ) return null;
-    return { host: v.host, username: v.username, password: v.password, expiresAt: v.expiresAt, issuedAt: v.issuedAt };
+    return Promise.resolve(this.tokens.get(key));
   }
 
   putToken(key: string, entry: TokenEntry, now: number): Promise<void> {
     const { host, username, password, expiresAt, issuedAt } = entry;
-    this.writeJson("tokens", key, { host, username, password, expiresAt, issuedAt });
-    this.removeTokens((e) => e === null || e.expiresAt <= now);
-    this.removeDebris(now);
+    this.tokens.put(key, { host, username, password, expiresAt, issuedAt });
+    this.tokens.prune((e) => e === null || e.expiresAt <= now);
+    this.dir.prune(now, RETIRED);
     return Promise.resolve();
   }
 
-  /**
-   * Removes temp and probe files a killed process left behind. Only old ones:
-   * a young temp file may be another process's write in progress.
-   */
-  private removeDebris(now: number): void {
-    const places: Array<[string, RegExp]> = [
-      [`${this.dir}/tokens`, /\.tmp$/],
-      [`${this.dir}/instances`, /\.tmp$/],
-      [`${this.dir}/proofs`, /\.tmp$/],
-      [this.dir, /^\.uid-/],
-    ];
-    for (const [d, pattern] of places) {
-      let names: string[];
-      try {
-        names = [...Deno.readDirSync(d)].filter((e) => e.isFile && pattern.test(e.name)).map((e) => e.name);
-      } catch {
-        continue; // gone, or not ours to list: nothing to tidy
-      }
-      for (const name of names) {
-        try {
-          const info = Deno.lstatSync(`${d}/${name}`);
-          if (info.isFile && (info.mtime?.getTime() ?? now) < now - DEBRIS_AGE_MS) Deno.removeSync(`${d}/${name}`);
-        } catch { /* removed by another process meanwhile */ }
-      }
-    }
-  }
-
-  /** Removes token files whose entry (null when unusable) matches. */
-  private removeTokens(match: (entry: TokenEntry | null) => boolean): void {
-    for (const [key, entry] of this.entries()) {
-      if (!match(entry)) continue;
-      try {
-        Deno.removeSync(this.tokenPath(key));
-      } catch { /* already gone */ }
-    }
-  }
-
-  private entries(): Array<[string, TokenEntry | null]> {
-    if (!this.usable("tokens")) return [];
-    const out: Array<[string, TokenEntry | null]> = [];
-    try {
-      for (const e of Deno.readDirSync(`${this.dir}/tokens`)) {
-        if (!e.isFile || !e.name.endsWith(".json")) continue;
-        const key = e.name.slice(0, -".json".length);
-        out.push([key, this.readToken(key)]);
-      }
-    } catch { /* directory vanished: nothing to list */ }
-    return out;
-  }
-
   eraseHost(host: string): Promise<void> {
-    this.removeTokens((e) => e?.host === host);
+    this.tokens.prune((e) => e?.host === host);
     return Promise.resolve();
   }
 
   listTokens(now: number): Promise<TokenEntry[]> {
-    return Promise.resolve(
-      this.entries().flatMap(([, e]) => (e && e.expiresAt > now ? [e] : [])),
-    );
+    return Promise.resolve(this.tokens.entries().flatMap(([, e]) => (e && e.expiresAt > now ? [e] : [])));
   }
 
   getRecord(key: string, now: number): Promise<string | null> {
-    const v = this.readJson("instances", key);
-    return Promise.resolve(
-      v && typeof v.value === "string" && typeof v.expiresAt === "number" && v.expiresAt > now ? v.value : null,
-    );
+    const r = this.records.get(key);
+    return Promise.resolve(r && r.expiresAt > now ? r.value : null);
   }
 
   putRecord(key: string, value: string, expiresAt: number): Promise<void> {
-    this.writeJson("instances", key, { value, expiresAt });
+    this.records.put(key, { value, expiresAt });
     return Promise.resolve();
   }
 
   dropRecord(key: string): Promise<void> {
-    if (this.usable("instances")) {
-      try {
-        Deno.removeSync(`${this.dir}/instances/${key}.json`);
-      } catch { /* already gone */ }
-    }
+    this.records.remove(key);
     return Promise.resolve();
   }
 
   hasProof(key: string, now: number): Promise<boolean> {
-    const v = this.readJson("proofs", key);
-    return Promise.resolve(v !== null && typeof v.expiresAt === "number" && v.expiresAt > now);
+    const p = this.proofs.get(key);
+    return Promise.resolve(p !== null && p.expiresAt > now);
   }
 
   putProof(key: string, expiresAt: number, now = Date.now()): Promise<void> {
-    this.writeJson("proofs", key, { expiresAt });
+    this.proofs.put(key, { expiresAt });
     // One file per service account token: drop the expired ones so the directory does not grow with every pod.
-    try {
-      for (const e of Deno.readDirSync(`${this.dir}/proofs`)) {
-        if (!e.isFile || !e.name.endsWith(".json")) continue;
-        const k = e.name.slice(0, -".json".length);
-        const v = this.readJson("proofs", k);
-        if (v === null || typeof v.expiresAt !== "number" || v.expiresAt <= now) {
-          try {
-            Deno.removeSync(`${this.dir}/proofs/${e.name}`);
-          } catch { /* already gone */ }
-        }
-      }
-    } catch { /* not listable: nothing to tidy */ }
+    this.proofs.prune((p) => p === null || p.expiresAt <= now);
     return Promise.resolve();
   }
 
-  async withLock<T>(key: string, waitMs: number, fn: (locked: boolean) => Promise<T>): Promise<T> {
-    let file: Deno.FsFile;
-    try {
-      if (!this.writable("locks")) return await fn(true);
-      file = Deno.openSync(`${this.dir}/locks/${key}.lock`, { read: true, write: true, create: true, mode: 0o600 });
-    } catch {
-      return await fn(true);
-    }
-    // flock(2): the kernel releases it when a holder dies, so a killed process never blocks others.
-    const locked = await withTimeout(file.lock(true).then(() => true, () => false), waitMs, () => false);
-    try {
-      return await fn(locked);
-    } finally {
-      if (locked) await file.unlock().catch(() => {});
-      file.close();
-    }
+  withLock<T>(key: string, waitMs: number, fn: (locked: boolean) => Promise<T>): Promise<T> {
+    return withFileLock(this.dir, "locks", key, waitMs, fn);
   }
 }
 
@@ -423,11 +248,8 @@ export function cacheDirStatus(dir: string, owner: Owner): CacheDirStatus {
       ? { ok: true, text: `${dir} (created on the first token)` }
       : { ok: false, text: `${dir} cannot be created (${cannot}): every get calls the API`, fix: writableFix };
   }
-  if (info.isSymlink) return { ok: false, text: `${dir} is a symlink: not used`, fix };
-  if (!info.isDirectory) return { ok: false, text: `${dir} is not a directory: not used`, fix };
-  if (info.uid !== null && owner.uid !== null && info.uid !== owner.uid) {
-    return { ok: false, text: `${dir} belongs to uid ${info.uid}, not to this user (uid ${owner.uid}): not used`, fix };
-  }
+  const notOurDir = notOurs(dir, info, owner.uid);
+  if (notOurDir !== null) return { ok: false, text: notOurDir, fix };
   const cannot = unwritable(dir);
   return cannot === null
     ? { ok: true, text: `${dir} (present)` }

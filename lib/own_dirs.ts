@@ -83,11 +83,20 @@ export function notOurDir(dir: string, uid: number | null): string | null {
   } catch (err) {
     return `${dir}: ${(err as Error).message}`;
   }
+  return notOurs(dir, info, uid);
+}
+
+/**
+ * The one answer to "is this directory ours", from its lstat: null when it is a real directory (not a link) owned
+ * by `uid` (or on a system without owners), else why it is not used. `uid` null where there are owners: we cannot
+ * tell, so it is not ours.
+ */
+export function notOurs(dir: string, info: Deno.FileInfo, uid: number | null): string | null {
   if (info.isSymlink) return `${dir} is a symlink: not used`;
   if (!info.isDirectory) return `${dir} is not a directory: not used`;
-  if (info.uid !== null && uid !== null && info.uid !== uid) {
-    return `${dir} belongs to uid ${info.uid}, not to this user (uid ${uid}): not used`;
-  }
+  if (info.uid === null) return null; // Windows: no owners to compare
+  if (uid === null) return `cannot tell this process's user: ${dir} not used`;
+  if (info.uid !== uid) return `${dir} belongs to uid ${info.uid}, not to this user (uid ${uid}): not used`;
   return null;
 }
 

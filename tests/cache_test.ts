@@ -73,12 +73,37 @@ Deno.test(
     const c = openCache(dir);
     await c.putToken(KEY_A, ENTRY, 0);
     assert.deepEqual(await openCache(dir).getToken(KEY_A), ENTRY);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["instances", "locks", "proofs", "tokens"]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["locks", "proofs", "records", "tokens"]);
     await Deno.rename(`${dir}/tokens/${KEY_A}.json`, `${dir}/tokens/${KEY_B}.json`);
     assert.equal(await openCache(dir).getToken(KEY_B), null, "a file moved to another key must not be used");
     await Deno.rename(`${dir}/tokens/${KEY_B}.json`, `${dir}/a.json`);
     await Deno.symlink(`${dir}/a.json`, `${dir}/tokens/${KEY_A}.json`);
     assert.equal(await openCache(dir).getToken(KEY_A), null, "a symlinked file must not be followed");
+  },
+);
+
+Deno.test(
+  posixOnly(
+    "cache: records live in records/ and an older version's instances/ is tidied away, never through a link",
+    "symlinks",
+  ),
+  async () => {
+    const dir = `${await tempHome()}/c`;
+    const c = openCache(dir);
+    await c.putRecord(KEY_B, "cri-x", 10_000);
+    assert.equal(await openCache(dir).getRecord(KEY_B, 0), "cri-x");
+    assert.equal(await openCache(dir).getRecord(KEY_B, 10_000), null, "expired");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/records`)].map((e) => e.name), [`${KEY_B}.json`]);
+    // What 0.1 left: its records directory, removed with the next tidy; a link by that name is not followed.
+    await Deno.mkdir(`${dir}/instances`);
+    await Deno.writeTextFile(`${dir}/instances/${KEY_A}.json`, "{}");
+    await openCache(dir).putToken(KEY_A, ENTRY, 0);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["locks", "proofs", "records", "tokens"]);
+    const elsewhere = await tempHome();
+    await Deno.writeTextFile(`${elsewhere}/keep.json`, "{}");
+    await Deno.symlink(elsewhere, `${dir}/instances`);
+    await openCache(dir).putToken(KEY_A, ENTRY, 0);
+    assert.deepEqual([...Deno.readDirSync(elsewhere)].map((e) => e.name), ["keep.json"]);
   },
 );
 

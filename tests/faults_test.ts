@@ -79,7 +79,7 @@ async function withWarmCache(
 /** File name -> content of every token and instance entry. */
 function snapshot(cacheDir: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const sub of ["tokens", "instances"]) {
+  for (const sub of ["tokens", "records"]) {
     for (const f of Deno.readDirSync(`${cacheDir}/${sub}`)) {
       out.set(`${sub}/${f.name}`, Deno.readTextFileSync(`${cacheDir}/${sub}/${f.name}`));
     }

@@ -65,3 +65,18 @@ Deno.test("settings: doctor shows every variable that is set, secrets as (set)",
   assert.ok(!out.includes("CANARY-value"), "a secret value was shown");
   assert.deepEqual(describeSet({ https_proxy: "http://u:p@proxy:1" }), ["https_proxy=(set)"]);
 });
+
+Deno.test("docs/architecture.md names every module in lib/ and no module that is gone", () => {
+  const map = Deno.readTextFileSync(new URL("docs/architecture.md", root));
+  const modules: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(new URL(dir, root))) {
+      if (e.isDirectory) walk(`${dir}${e.name}/`);
+      else if (e.name.endsWith(".ts")) modules.push(`${dir}${e.name}`);
+    }
+  };
+  walk("lib/");
+  const named = [...map.matchAll(/`(lib\/[a-z_/]+\.ts)`/g)].map((m) => m[1]);
+  assert.deepEqual(modules.filter((m) => !named.includes(m)).sort(), [], "modules missing from the map");
+  assert.deepEqual(named.filter((m) => !modules.includes(m)).sort(), [], "the map names modules that are gone");
+});

@@ -220,10 +220,10 @@ export function assertNoSecrets(...outputs: string[]): void {
   }
 }
 
-/** Every file under the cache directory's tokens/ and instances/, as text. */
+/** Every file under the cache directory's tokens/ and records/, as text. */
 export function cacheFiles(cacheDir: string): string[] {
   const out: string[] = [];
-  for (const sub of ["tokens", "instances"]) {
+  for (const sub of ["tokens", "records"]) {
     try {
       for (const f of Deno.readDirSync(`${cacheDir}/${sub}`)) {
         out.push(Deno.readTextFileSync(`${cacheDir}/${sub}/${f.name}`));
