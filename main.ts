@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { describeUnexpected, handleAction, HelperError, isAction } from "./lib/protocol.ts";
+import { type Action, describeUnexpected, handleAction, HelperError, isAction } from "./lib/protocol.ts";
+import type { Env } from "./lib/platform.ts";
 import { createLogger } from "./lib/log.ts";
 import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
@@ -32,10 +33,36 @@ Options: -h, --help    show this help
          -v, --version show the version
 Configuration: see the README (credential chain, config file, environment).`;
 
-function write(text: string): void {
+/** What {@link main} touches of the process: passed in, so the CLI's logic is tested without spawning one. */
+export interface MainIO {
+  env: Env;
+  /** stdin, whole (at most 1 MiB). */
+  readStdin(): Promise<string>;
+  stdinIsTerminal(): boolean;
+  /** stdout: the protocol's answers only. */
+  out(text: string): void;
+  /** stderr */
+  err(text: string): void;
+  /** Our uid when the process may ask for it cheaply (null: unknown). */
+  uid(): number | null;
+}
+
+/** The process's own {@link MainIO}. */
+export function processIO(): MainIO {
+  return {
+    env: Deno.env.toObject(),
+    readStdin,
+    stdinIsTerminal: () => Deno.stdin.isTerminal(),
+    out: (text) => writeAll(Deno.stdout, text),
+    err: (text) => writeAll(Deno.stderr, text),
+    uid: grantedUid,
+  };
+}
+
+function writeAll(to: { writeSync(p: Uint8Array): number }, text: string): void {
   const bytes = new TextEncoder().encode(text);
   let off = 0;
-  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+  while (off < bytes.length) off += to.writeSync(bytes.subarray(off));
 }
 
 function readStdin(): Promise<string> {
@@ -52,8 +79,15 @@ function readStdin(): Promise<string> {
     }
     chunks.push(buf.slice(0, n));
   }
-  const all = joinChunks(chunks, total);
-  return Promise.resolve(decode(all));
+  return Promise.resolve(decode(joinChunks(chunks, total)));
+}
+
+/** What the helper makes of stdin's bytes read whole (tests that run {@link main} in-process). */
+export function stdinText(bytes: Uint8Array): Promise<string> {
+  if (bytes.length > MAX_STDIN) {
+    return Promise.reject(new HelperError("stdin is larger than 1 MiB; expected a registry server URL"));
+  }
+  return Promise.resolve(decode(bytes));
 }
 
 /**
@@ -94,57 +128,62 @@ export interface MainOptions {
   loadBackend?: () => Promise<Backend>;
   /** Loads lib/commands/mod.ts; the bundle passes a literal import. */
   loadCommands?: () => Promise<typeof import("./lib/commands/mod.ts")>;
+  /** The process's stdin, stdout, stderr, environment and uid, unless given. */
+  io?: MainIO;
 }
 
 /** Runs the CLI and returns the exit code. */
 export async function main(args: string[], opts: MainOptions = {}): Promise<number> {
-  if (args.length > 0 && COMMANDS.has(args[0])) return await command(args[0], args.slice(1), opts);
-  if (args.length === 0) {
-    write(USAGE + "\n");
-    return 1;
-  }
-  if (args.length > 1) {
-    // Docker passes exactly one action; anything more is a caller's mistake worth naming, not a usage page.
-    write(
-      `unexpected argument after ${args[0]}: ${
-        JSON.stringify(args[1].slice(0, 64))
-      } (the server URL goes on stdin; see --help)\n`,
-    );
-    return 1;
-  }
-  let action = args[0];
-  if (action === "-h" || action === "--help") {
-    write(USAGE + "\n");
-    return 0;
-  }
-  if (action === "-v" || action === "--version") action = "version";
-  if (!isAction(action)) {
-    write(`unknown action: ${action}\n`);
-    return 1;
-  }
-  if ((action === "get" || action === "erase" || action === "store") && Deno.stdin.isTerminal()) {
+  const io = opts.io ?? processIO();
+  if (args.length > 0 && COMMANDS.has(args[0])) return await command(args[0], args.slice(1), io, opts);
+  const action = protocolAction(args, io);
+  if (typeof action === "number") return action;
+  if ((action === "get" || action === "erase" || action === "store") && io.stdinIsTerminal()) {
     // Nobody will type a server URL: say how the helper is used instead of waiting.
-    Deno.stderr.writeSync(new TextEncoder().encode(TTY_HINT + "\n"));
+    io.err(TTY_HINT + "\n");
     return 1;
   }
-  const env = Deno.env.toObject();
-  const log = createLogger({ env });
+  const log = createLogger({ env: io.env, stderr: io.err });
   const helper = createHelper({
-    env,
+    env: io.env,
     log,
     loadBackend: guardedBackend(opts),
     // Not for `list`: its stdin may be a terminal, where an ungranted Deno.uid() would prompt.
-    uid: action === "list" ? undefined : grantedUid,
+    uid: action === "list" ? undefined : io.uid,
   });
   return await handleAction(action, helper, {
-    readStdin,
-    write,
+    readStdin: io.readStdin,
+    write: io.out,
     get versionText() {
       return versionText();
     },
     // "rerun with ...LOG_LEVEL=debug for details" must have details to show.
     unexpected: (err) => log.debug(describeUnexpected(err)),
   });
+}
+
+/** The protocol action `args` ask for, or the exit code when they are help, or a mistake named on stdout. */
+function protocolAction(args: string[], io: MainIO): Action | number {
+  if (args.length === 0) {
+    io.out(USAGE + "\n");
+    return 1;
+  }
+  if (args.length > 1) {
+    // Docker passes exactly one action; anything more is a caller's mistake worth naming, not a usage page.
+    const extra = JSON.stringify(args[1].slice(0, 64));
+    io.out(`unexpected argument after ${args[0]}: ${extra} (the server URL goes on stdin; see --help)\n`);
+    return 1;
+  }
+  const action = args[0] === "-v" || args[0] === "--version" ? "version" : args[0];
+  if (action === "-h" || action === "--help") {
+    io.out(USAGE + "\n");
+    return 0;
+  }
+  if (!isAction(action)) {
+    io.out(`unknown action: ${action}\n`);
+    return 1;
+  }
+  return action;
 }
 
 /**
@@ -170,11 +209,11 @@ function guardedBackend(opts: MainOptions): () => Promise<Backend> {
   };
 }
 
-async function command(name: string, args: string[], opts: MainOptions): Promise<number> {
-  if (name === "kubelet-credential-provider" && Deno.stdin.isTerminal()) {
-    Deno.stderr.writeSync(
-      new TextEncoder().encode(`${NAME}: the kubelet sends a CredentialProviderRequest on stdin (docs/kubelet.md)\n`),
-    );
+async function command(name: string, args: string[], io: MainIO, opts: MainOptions): Promise<number> {
+  // The kubelet reads only stderr when a provider fails; everyone else reads stdout.
+  const say = name === "kubelet-credential-provider" ? io.err : io.out;
+  if (name === "kubelet-credential-provider" && io.stdinIsTerminal()) {
+    say(`${NAME}: the kubelet sends a CredentialProviderRequest on stdin (docs/kubelet.md)\n`);
     return 1;
   }
   let mod: typeof import("./lib/commands/mod.ts");
@@ -183,37 +222,35 @@ async function command(name: string, args: string[], opts: MainOptions): Promise
   } catch (err) {
     // The bundle installed without its second file: say which, in one line, where the caller reads.
     if (!(err instanceof HelperError)) throw err;
-    const line = new TextEncoder().encode(`${NAME}: ${err.message}\n`);
-    if (name === "kubelet-credential-provider") Deno.stderr.writeSync(line);
-    else write(`${NAME}: ${err.message}\n`);
+    say(`${NAME}: ${err.message}\n`);
     return 1;
   }
-  const env = Deno.env.toObject();
-  const loadBackend = guardedBackend(opts);
-  const enc = new TextEncoder();
-  const log = createLogger({ env });
+  const log = createLogger({ env: io.env, stderr: io.err });
   return await mod.runCommand(name, args, {
-    env,
+    env: io.env,
     log,
-    helper: createHelper({ env, loadBackend, log }),
+    helper: createHelper({ env: io.env, loadBackend: guardedBackend(opts), log }),
     version: versionText(),
-    readStdin,
-    out: write,
-    err: (text: string) => void Deno.stderr.writeSync(enc.encode(text)),
+    readStdin: io.readStdin,
+    out: io.out,
+    err: io.err,
   });
 }
 
 /** Runs {@link main} as the process: exit code, and no stack trace ever. */
 export async function run(opts: MainOptions = {}): Promise<never> {
-  let code: number;
+  Deno.exit(await mainCatching(Deno.args, { ...opts, io: opts.io ?? processIO() }));
+}
+
+/** {@link main}, with anything it throws turned into the one line and exit 1 (the log keeps the details). */
+export async function mainCatching(args: string[], opts: MainOptions & { io: MainIO }): Promise<number> {
   try {
-    code = await main(Deno.args, opts);
+    return await main(args, opts);
   } catch (err) {
-    createLogger({ env: Deno.env.toObject() }).debug(describeUnexpected(err));
-    write("unexpected error; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details\n");
-    code = 1;
+    createLogger({ env: opts.io.env, stderr: opts.io.err }).debug(describeUnexpected(err));
+    opts.io.out("unexpected error; rerun with DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL=debug for details\n");
+    return 1;
   }
-  Deno.exit(code);
 }
 
 if (import.meta.main) await run();

@@ -44,6 +44,8 @@ export interface LoggerOptions {
   env: Env;
   /** Where lines go; default: the log file or stderr. */
   sink?: (line: string) => void;
+  /** stderr, when there is no log file (default: the process's). */
+  stderr?: (text: string) => void;
   now?: () => number;
 }
 
@@ -56,7 +58,7 @@ export interface LoggerOptions {
  * log.debug("cache miss");
  * ```
  */
-export function createLogger({ env, sink, now = Date.now }: LoggerOptions): Logger {
+export function createLogger({ env, sink, stderr, now = Date.now }: LoggerOptions): Logger {
   const wanted = env.DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL?.trim().toLowerCase();
   const min = LEVELS.indexOf(wanted as Level);
   const secrets = new Set<string>();
@@ -64,7 +66,7 @@ export function createLogger({ env, sink, now = Date.now }: LoggerOptions): Logg
   let opened: Deno.FsFile | null | undefined;
   const write = sink ?? ((line: string) => {
     try {
-      if (!file) Deno.stderr.writeSync(new TextEncoder().encode(line));
+      if (!file) (stderr ?? ((t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t))))(line);
       else if ((opened ??= openLogFile(file)) !== null) opened.writeSync(new TextEncoder().encode(line));
     } catch { /* logging must never break a pull */ }
   });

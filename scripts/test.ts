@@ -15,7 +15,9 @@ if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o711);
 const child = new Deno.Command(Deno.execPath(), {
   args: ["test", "-A", "--ignore=tests/e2e", ...Deno.args, "tests/"],
   cwd: root,
-  env: { TMPDIR: tmp, TMP: tmp, TEMP: tmp },
+  // Tests that run the helper in-process pass it an environment with ECS metadata off; this keeps the SDKs' own
+  // reads of the process environment off it too: no test may reach a real instance metadata service.
+  env: { TMPDIR: tmp, TMP: tmp, TEMP: tmp, ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true" },
 }).spawn();
 const stop = () => {
   try {

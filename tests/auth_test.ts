@@ -130,9 +130,17 @@ Deno.test("chain: an External CLI profile becomes a plan that runs its process_c
   assert.equal(s.source.identity, "cli:/h/.aliyun/config.json#ext#External#whoami");
 });
 
-Deno.test("chain: ECS RAM role only when ALIBABA_CLOUD_ECS_METADATA is set", async () => {
+Deno.test("chain: ECS RAM role only when ALIBABA_CLOUD_ECS_METADATA is set (without discovery), and never when disabled", async () => {
   const s = await selectCredentialSource({ env: { ALIBABA_CLOUD_ECS_METADATA: "myrole" }, readTextFile: files({}) });
   assert.equal(s.source.identity, "ecs:myrole");
+  const none = (env: Record<string, string>) =>
+    selectCredentialSource({ env, readTextFile: files({}) }).then(() => null, (e) => e);
+  const unset = await none({});
+  assert.ok(unset instanceof NoCredentialsError);
+  assert.match(unset.message, /ECS RAM role \(ALIBABA_CLOUD_ECS_METADATA not set\)/);
+  const off = await none({ ALIBABA_CLOUD_ECS_METADATA: "myrole", ALIBABA_CLOUD_ECS_METADATA_DISABLED: "TRUE" });
+  assert.ok(off instanceof NoCredentialsError);
+  assert.match(off.message, /ECS RAM role myrole \(ALIBABA_CLOUD_ECS_METADATA_DISABLED\)/);
 });
 
 Deno.test("chain: nothing configured lists everything tried, and no secret", async () => {

@@ -4,7 +4,7 @@ import { isFresh, openCache } from "../lib/cache.ts";
 import { cacheDir } from "../lib/platform.ts";
 import { redact } from "../lib/log.ts";
 import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
-import { needs, posixOnly, RELEASE_FLAGS, runHelper, runScript, tempHome } from "./util.ts";
+import { needs, posixOnly, RELEASE_FLAGS, runMain, runScript, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAIcache01", accessKeySecret: "CANARY-cache-secret-31c" };
 const KEY2 = { accessKeyId: "LTAIcache02", accessKeySecret: "CANARY-cache-secret-other" };
@@ -128,8 +128,8 @@ Deno.test(
   posixOnly("get: warm get makes no API call; files are 0600 in a 0700 dir, without the key id", "Unix modes"),
   () =>
     withFake(async (env) => {
-      const first = await runHelper(["get"], PERSONAL, env);
-      const second = await runHelper(["get"], PERSONAL, env);
+      const first = await runMain(["get"], PERSONAL, env);
+      const second = await runMain(["get"], PERSONAL, env);
       assert.equal(second.code, 0);
       assert.equal(JSON.parse(second.stdout).Secret, JSON.parse(first.stdout).Secret);
       assert.equal(fake.calls.total, 1);
@@ -166,12 +166,12 @@ Deno.test("get: a cache hit loads no npm package (empty DENO_DIR, --cached-only)
     );
     const main = fileURLToPath(new URL("../main.ts", import.meta.url));
     for (const e of [env, fileEnv]) {
-      assert.equal((await runHelper(["get"], PERSONAL, e)).code, 0);
+      assert.equal((await runMain(["get"], PERSONAL, e)).code, 0);
       const offline = { ...e, DENO_DIR: await Deno.makeTempDir() };
       const hit = await runScript(main, ["--cached-only", ...RELEASE_FLAGS], ["get"], PERSONAL, offline);
       assert.equal(hit.code, 0, hit.stdout + hit.stderr);
       // The same run on a miss needs the SDKs, which that DENO_DIR does not have: the check has teeth.
-      await runHelper(["erase"], PERSONAL, e);
+      await runMain(["erase"], PERSONAL, e);
       const miss = await runScript(main, ["--cached-only", ...RELEASE_FLAGS], ["get"], PERSONAL, offline);
       assert.equal(miss.code, 1);
     }
@@ -180,8 +180,8 @@ Deno.test("get: a cache hit loads no npm package (empty DENO_DIR, --cached-only)
 
 Deno.test("get: another identity never gets the first identity's token", () =>
   withFake(async (env) => {
-    await runHelper(["get"], PERSONAL, env);
-    const other = await runHelper(["get"], PERSONAL, {
+    await runMain(["get"], PERSONAL, env);
+    const other = await runMain(["get"], PERSONAL, {
       ...env,
       ALIBABA_CLOUD_ACCESS_KEY_ID: KEY2.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: KEY2.accessKeySecret,
@@ -192,7 +192,7 @@ Deno.test("get: another identity never gets the first identity's token", () =>
 
 Deno.test("get: 16 concurrent cold gets make exactly one token call", () =>
   withFake(async (env) => {
-    const runs = await Promise.all(Array.from({ length: 16 }, () => runHelper(["get"], PERSONAL, env)));
+    const runs = await Promise.all(Array.from({ length: 16 }, () => runMain(["get"], PERSONAL, env)));
     assert.ok(runs.every((r) => r.code === 0), runs.map((r) => r.stdout).join(""));
     assert.equal(new Set(runs.map((r) => JSON.parse(r.stdout).Secret)).size, 1);
     assert.equal(fake.calls.personalToken, 1);
@@ -200,37 +200,37 @@ Deno.test("get: 16 concurrent cold gets make exactly one token call", () =>
 
 Deno.test("get: Enterprise id is cached; after erase only the token call repeats", () =>
   withFake(async (env) => {
-    await runHelper(["get"], ENTERPRISE, env);
+    await runMain(["get"], ENTERPRISE, env);
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [1, 1]);
-    const erased = await runHelper(["erase"], ENTERPRISE, env);
+    const erased = await runMain(["erase"], ENTERPRISE, env);
     assert.equal(erased.code, 0);
-    await runHelper(["get"], ENTERPRISE, env);
+    await runMain(["get"], ENTERPRISE, env);
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [1, 2]);
-    await runHelper(["get"], ENTERPRISE, env);
+    await runMain(["get"], ENTERPRISE, env);
     assert.equal(fake.calls.total, 3);
   }));
 
 Deno.test("list shows cached hosts with no network call; erase drops them", () =>
   withFake(async (env) => {
-    await runHelper(["get"], PERSONAL, env);
-    await runHelper(["get"], ENTERPRISE, env);
+    await runMain(["get"], PERSONAL, env);
+    await runMain(["get"], ENTERPRISE, env);
     const calls = fake.calls.total;
-    const l = await runHelper(["list"], "unused", env);
+    const l = await runMain(["list"], "unused", env);
     assert.deepEqual(JSON.parse(l.stdout), { [PERSONAL]: "cr_temp_user", [ENTERPRISE]: "cr_temp_user" });
-    await runHelper(["erase"], `https://${PERSONAL}/`, env);
-    assert.deepEqual(JSON.parse((await runHelper(["list"], "unused", env)).stdout), { [ENTERPRISE]: "cr_temp_user" });
+    await runMain(["erase"], `https://${PERSONAL}/`, env);
+    assert.deepEqual(JSON.parse((await runMain(["list"], "unused", env)).stdout), { [ENTERPRISE]: "cr_temp_user" });
     assert.equal(fake.calls.total, calls);
   }));
 
 Deno.test("get: a corrupt cache file is ignored and rebuilt, silently", () =>
   withFake(async (env) => {
-    await runHelper(["get"], PERSONAL, env);
+    await runMain(["get"], PERSONAL, env);
     const dir = `${env.HOME}/.cache/docker-credential-acr-helper/tokens`;
     for await (const f of Deno.readDir(dir)) await Deno.writeTextFile(`${dir}/${f.name}`, "{garbage");
-    const r = await runHelper(["get"], PERSONAL, env);
+    const r = await runMain(["get"], PERSONAL, env);
     assert.deepEqual([r.code, r.stderr], [0, ""]);
     assert.equal(fake.calls.personalToken, 2);
-    assert.equal((await runHelper(["get"], PERSONAL, env)).code, 0);
+    assert.equal((await runMain(["get"], PERSONAL, env)).code, 0);
     assert.equal(fake.calls.personalToken, 2);
   }));
 
@@ -246,7 +246,7 @@ Deno.test("get: read-only cache dir, no HOME, or DISABLE_CACHE: works, nothing o
         { ...env, DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true" },
       ]
     ) {
-      const r = await runHelper(["get"], PERSONAL, e);
+      const r = await runMain(["get"], PERSONAL, e);
       assert.deepEqual([r.code, r.stderr], [0, ""], r.stdout);
     }
   }));
@@ -260,9 +260,9 @@ Deno.test("log: debug level writes to the log file, with every secret redacted",
       DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE: logFile,
     };
     fake.injectFault({ type: "throttle" }, 1);
-    const r = await runHelper(["get"], PERSONAL, e);
+    const r = await runMain(["get"], PERSONAL, e);
     assert.equal(r.code, 0);
-    await runHelper(["get"], PERSONAL, e);
+    await runMain(["get"], PERSONAL, e);
     const log = await Deno.readTextFile(logFile);
     assert.match(log, /cache miss/);
     assert.match(log, /retry 1/);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
 import { kubeletMatches } from "./kubelet_match.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { fakeEnv, posixOnly, runHelper, tempHome } from "./util.ts";
+import { fakeEnv, posixOnly, runHelper, runMain, tempHome } from "./util.ts";
 
 const KEY = { accessKeyId: "LTAInode0001", accessKeySecret: "CANARY-node-secret" };
 const PROD_KEY = { accessKeyId: "LTAIprod0001", accessKeySecret: "CANARY-prod-secret" };
@@ -42,7 +42,7 @@ function assertNoSecrets(...outputs: string[]) {
 Deno.test("kubelet: answers a v1 request with exactly the fields the kubelet decodes", () =>
   withFake({}, async (fake) => {
     const env = await nodeEnv(fake);
-    const r = await runHelper(["kubelet-credential-provider"], request(`${PERSONAL}/ns/app:1.0`), env);
+    const r = await runMain(["kubelet-credential-provider"], request(`${PERSONAL}/ns/app:1.0`), env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.stderr, "");
     const res = JSON.parse(r.stdout);
@@ -61,7 +61,7 @@ Deno.test("kubelet: answers in the request's apiVersion; the auth key keeps the 
     const env = await nodeEnv(fake);
     const host = "prod-registry-vpc.distributed.cn-hangzhou.cr.aliyuncs.com:5000";
     for (const v of ["credentialprovider.kubelet.k8s.io/v1beta1", "credentialprovider.kubelet.k8s.io/v1alpha1"]) {
-      const r = await runHelper(
+      const r = await runMain(
         ["kubelet-credential-provider"],
         request(`${host}/ns/app@sha256:${"a".repeat(64)}`, {}, v),
         env,
@@ -89,7 +89,7 @@ Deno.test("kubelet: bad requests are one line on stderr, nothing on stdout, exit
       ["not json", /not a JSON CredentialProviderRequest/],
     ];
     for (const [stdin, message] of cases) {
-      const r = await runHelper(["kubelet-credential-provider"], stdin, env);
+      const r = await runMain(["kubelet-credential-provider"], stdin, env);
       assert.equal(r.code, 1, stdin);
       assert.equal(r.stdout, "", stdin);
       assert.match(r.stderr, message);
@@ -152,7 +152,7 @@ Deno.test("kubelet: a role annotation without a provider ARN or without a token 
   withFake({}, async (fake) => {
     const env = await nodeEnv(fake);
     const annotated = { serviceAccountAnnotations: { "docker-credential-acr-helper/role-arn": "acs:ram::1:role/x" } };
-    const noProvider = await runHelper(
+    const noProvider = await runMain(
       ["kubelet-credential-provider"],
       request(`${PERSONAL}/a`, { ...annotated, serviceAccountToken: "pod-token-x" }),
       env,
@@ -162,7 +162,7 @@ Deno.test("kubelet: a role annotation without a provider ARN or without a token 
       noProvider.stderr,
       /docker-credential-acr-helper\/oidc-provider-arn or set ALIBABA_CLOUD_OIDC_PROVIDER_ARN/,
     );
-    const noToken = await runHelper(["kubelet-credential-provider"], request(`${PERSONAL}/a`, annotated), env);
+    const noToken = await runMain(["kubelet-credential-provider"], request(`${PERSONAL}/a`, annotated), env);
     assert.equal(noToken.code, 1);
     assert.match(noToken.stderr, /sent no service account token; set tokenAttributes/);
     assert.equal(fake.calls.total, 0);
@@ -229,7 +229,7 @@ Deno.test("configure-docker: adds credHelpers, keeps every other key, .bak, idem
     "--registry",
     "https://prod-registry.cn-hangzhou.cr.aliyuncs.com",
   ];
-  const r = await runHelper(args, "", env);
+  const r = await runMain(args, "", env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(r.stderr, "");
   const saved = JSON.parse(await Deno.readTextFile(file));
@@ -244,7 +244,7 @@ Deno.test("configure-docker: adds credHelpers, keeps every other key, .bak, idem
   });
   assert.equal(await Deno.readTextFile(`${file}.bak`), original);
   const bytes = await Deno.readTextFile(file);
-  const again = await runHelper(args, "", env);
+  const again = await runMain(args, "", env);
   assert.equal(again.code, 0);
   assert.match(again.stdout, /nothing changed/);
   assert.equal(await Deno.readTextFile(file), bytes);
@@ -262,12 +262,12 @@ Deno.test(
   async () => {
     const { home } = await dockerEnv();
     const env = { HOME: home, PATH: "/usr/bin:/bin", DOCKER_CONFIG: `${home}/dc` };
-    const dry = await runHelper(["configure-docker", "--registry", PERSONAL, "--dry-run"], "", env);
+    const dry = await runMain(["configure-docker", "--registry", PERSONAL, "--dry-run"], "", env);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
     assert.match(dry.stdout, /"registry\.cn-hangzhou\.aliyuncs\.com": "acr-helper"/);
     assert.match(dry.stderr, /^warning: docker-credential-acr-helper is not on PATH/);
     await assert.rejects(Deno.stat(`${home}/dc/config.json`));
-    const r = await runHelper(["configure-docker", "--registry", PERSONAL], "", env);
+    const r = await runMain(["configure-docker", "--registry", PERSONAL], "", env);
     assert.equal(r.code, 0, r.stdout);
     assert.equal((await Deno.stat(`${home}/dc/config.json`)).mode! & 0o777, 0o600);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(`${home}/dc/config.json`)), {
@@ -281,7 +281,7 @@ Deno.test("configure-docker: refuses a file that is not JSON (untouched), unknow
   const file = `${home}/.docker/config.json`;
   await Deno.mkdir(`${home}/.docker`);
   await Deno.writeTextFile(file, "{ not json");
-  const bad = await runHelper(["configure-docker", "--registry", PERSONAL], "", env);
+  const bad = await runMain(["configure-docker", "--registry", PERSONAL], "", env);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /config\.json is not valid JSON .*nothing was changed/);
   assert.equal(await Deno.readTextFile(file), "{ not json");
@@ -293,7 +293,7 @@ Deno.test("configure-docker: refuses a file that is not JSON (untouched), unknow
       [["--regsitry", PERSONAL], /Unknown option '--regsitry'/],
     ] as Array<[string[], RegExp]>
   ) {
-    const r = await runHelper(["configure-docker", ...args], "", env);
+    const r = await runMain(["configure-docker", ...args], "", env);
     assert.equal(r.code, 1, args.join(" "));
     assert.match(r.stderr, message);
   }
@@ -318,13 +318,13 @@ Deno.test("per-registry accounts: a profile per registry, and a role assumed for
       }),
     );
     const env = { HOME: home, DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url };
-    const personal = await runHelper(["get"], PERSONAL, env);
-    const prod = await runHelper(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", env);
+    const personal = await runMain(["get"], PERSONAL, env);
+    const prod = await runMain(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", env);
     assert.equal(personal.code, 0, personal.stdout);
     assert.equal(prod.code, 0, prod.stdout);
     assert.deepEqual(fake.signers, [KEY.accessKeyId, PROD_KEY.accessKeyId]);
     assertNoSecrets(personal.stdout, prod.stdout, personal.stderr, prod.stderr);
-    const missing = await runHelper(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", {
+    const missing = await runMain(["get"], "prod-registry.cn-hangzhou.cr.aliyuncs.com", {
       ...env,
       HOME: await tempHome(),
       DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: `${home}/.config/docker-credential-acr-helper/config.json`,
@@ -374,7 +374,7 @@ Deno.test("doctor: reports source, config, cache, host and a timed token fetch; 
   withFake({}, async (fake) => {
     const env = await nodeEnv(fake);
     // --no-login: the registry itself is not here (tests/e2e proves the login against a real registry).
-    const r = await runHelper(["doctor", "--no-login", "prod-registry.cn-hangzhou.cr.aliyuncs.com"], "", env);
+    const r = await runMain(["doctor", "--no-login", "prod-registry.cn-hangzhou.cr.aliyuncs.com"], "", env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^ok {3}credentials: environment variables ALIBABA_CLOUD_ACCESS_KEY_ID\/SECRET \(env\)$/m);
     assert.match(r.stdout, /^ok {3}cache: .*docker-credential-acr-helper/m);
@@ -396,7 +396,7 @@ Deno.test("doctor: a warn line with the fix for each credential source skipped b
       `${home}/.aliyun/config.json`,
       JSON.stringify({ current: "sso", profiles: [{ name: "sso", mode: "CloudSSO", cloud_sso_account_id: "1" }] }),
     );
-    const r = await runHelper(["doctor", "--no-login"], "", {
+    const r = await runMain(["doctor", "--no-login"], "", {
       HOME: home,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
       ALIBABA_CLOUD_CREDENTIALS_FILE: `${home}/missing.ini`,
@@ -408,7 +408,7 @@ Deno.test("doctor: a warn line with the fix for each credential source skipped b
     assert.deepEqual(r.stdout.match(/^warn credentials: .*$/gm), [
       `warn credentials: ALIBABA_CLOUD_CREDENTIALS_FILE names ${home}/missing.ini, which does not exist`,
     ]);
-    const off = await runHelper(["doctor", "--no-login"], "", {
+    const off = await runMain(["doctor", "--no-login"], "", {
       HOME: home,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
       ALIBABA_CLOUD_CREDENTIALS_FILE: `${home}/missing.ini`,
@@ -429,11 +429,11 @@ Deno.test("doctor: a warn line with the fix for each credential source skipped b
 Deno.test("doctor: problems exit 1 with a fix (no credentials; a host that is not ACR says so and stops)", () =>
   withFake({}, async (fake) => {
     const env = { HOME: await tempHome(), DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url };
-    const none = await runHelper(["doctor"], "", env);
+    const none = await runMain(["doctor"], "", env);
     assert.equal(none.code, 1);
     assert.match(none.stdout, /^FAIL credentials: no Alibaba Cloud credentials found/m);
     assert.match(none.stdout, /1 problem found\n$/);
-    const r = await runHelper(["doctor", "ghcr.io"], "", env);
+    const r = await runMain(["doctor", "ghcr.io"], "", env);
     assert.equal(r.code, 1);
     assert.match(
       r.stdout,

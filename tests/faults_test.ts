@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { isFresh } from "../lib/cache.ts";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, CANARY_STS, fakeEnv, runChecked, type RunResult } from "./util.ts";
+import { CANARY_KEY, CANARY_STS, fakeEnv, runChecked, runMain, type RunResult } from "./util.ts";
 
 /** Every fault must end well inside the kubelet's 60 s exec timeout. */
 const BOUND_MS = 35_000;
@@ -47,7 +47,7 @@ async function withWarmCache(
       env,
       cacheDir: `${home}/.cache/docker-credential-acr-helper`,
       run: async (host, extra = {}) => {
-        const r = await runChecked(["get"], host, { ...env, ...extra }, fake.issued);
+        const r = await runChecked(["get"], host, { ...env, ...extra }, fake.issued, runMain);
         // The README's Reliability table quotes these.
         if (!WARM.includes(host) || extra.DOCKER_CREDENTIAL_ACR_HELPER_LOG_FILE) {
           console.log(`get ${host}: exit ${r.code} in ${Math.round(r.ms)} ms, ${fake.calls.total} API calls`);
@@ -96,6 +96,13 @@ function assertFailure(r: RunResult, line: RegExp): void {
   assert.ok(r.ms < BOUND_MS, `took ${Math.round(r.ms)} ms`);
 }
 
+/** The get answered with the token the fake issued last, for the host asked about. */
+function assertIssued(r: RunResult, fake: FakeAcr, host: string): void {
+  const creds = JSON.parse(r.stdout);
+  assert.equal(creds.ServerURL, host);
+  assert.equal(creds.Secret, fake.issued.at(-1));
+}
+
 /** The printed request id is the one in the fake's last answer. */
 function assertLastRequestId(r: RunResult, fake: FakeAcr): void {
   const printed = r.stdout.match(new RegExp(`request id (${RID})`))?.[1];
@@ -108,7 +115,7 @@ Deno.test("fault: throttled twice, then the token", () =>
     fake.injectFault({ type: "throttle" }, 2);
     const r = await run(PERSONAL);
     assert.equal(r.code, 0, r.stdout);
-    assert.equal(JSON.parse(r.stdout).Secret, fake.issued.at(-1));
+    assertIssued(r, fake, PERSONAL);
     assert.equal(fake.calls.personalToken, 3);
   }));
 
@@ -167,6 +174,8 @@ Deno.test("fault: a reset, then the token", () =>
     fake.injectFault({ type: "reset" }, 1);
     const r = await run(ENTERPRISE);
     assert.equal(r.code, 0, r.stdout);
+    assertIssued(r, fake, ENTERPRISE);
+    assert.equal(fake.issuedFor.at(-1), "cri-team0003");
     assert.equal(fake.calls.listInstance, 2, "the reset ListInstance page is asked again");
   }));
 
@@ -266,6 +275,8 @@ Deno.test("fault: ListInstance over more than 10 pages, with a 5xx on the way", 
     fake.injectFault({ type: "5xx" }, 1, "listInstance");
     const r = await run("team22-registry.cn-hangzhou.cr.aliyuncs.com");
     assert.equal(r.code, 0, r.stdout);
+    assertIssued(r, fake, "team22-registry.cn-hangzhou.cr.aliyuncs.com");
+    assert.equal(fake.issuedFor.at(-1), "cri-team0022", "the token of the instance that name is");
     // prod first, then two per page: team22 is the 24th instance, on page 12; plus the retried page.
     assert.equal(fake.calls.listInstance, 13);
     assert.equal(fake.calls.instanceToken, 1);

@@ -9,6 +9,7 @@ import {
   fakeEnv,
   needs,
   runChecked,
+  runMain as runMainInProcess,
   type RunResult,
   tempHome,
 } from "./util.ts";
@@ -32,7 +33,11 @@ async function withFake(fn: () => Promise<void>, opts: Parameters<typeof startFa
 function env(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   return fakeEnv(fake.url, KEY, extra);
 }
-/** Every scenario runs at debug level and is checked for leaked canaries (tests/util.ts). */
+/** Every scenario runs at debug level and is checked for leaked canaries (tests/util.ts); in-process. */
+function runMain(args: string[], stdin: string, e: Record<string, string>): Promise<RunResult> {
+  return runChecked(args, stdin, e, fake.issued, runMainInProcess);
+}
+/** The same as a process: for what only a process has (the CA it trusts through DENO_CERT). */
 function runHelper(args: string[], stdin: string, e: Record<string, string>): Promise<RunResult> {
   return runChecked(args, stdin, e, fake.issued);
 }
@@ -48,7 +53,7 @@ function assertCredentials(stdout: string, server: string) {
 
 Deno.test("get: Personal Edition host, one /tokens call", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", await env());
+    const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", await env());
     assert.equal(r.code, 0, r.stdout);
     assertCredentials(r.stdout, "registry.cn-hangzhou.aliyuncs.com");
     assert.equal(r.stderr, "");
@@ -58,7 +63,7 @@ Deno.test("get: Personal Edition host, one /tokens call", () =>
 
 Deno.test("get: Enterprise host looks up the id, then one GetAuthorizationToken", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com", await env());
+    const r = await runMain(["get"], "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com", await env());
     assert.equal(r.code, 0, r.stdout);
     assertCredentials(r.stdout, "prod-registry-vpc.cn-hangzhou.cr.aliyuncs.com");
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken, fake.calls.total], [1, 1, 2]);
@@ -66,27 +71,30 @@ Deno.test("get: Enterprise host looks up the id, then one GetAuthorizationToken"
 
 Deno.test("get: nerdctl's https://host:443 form is echoed as given", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "https://prod-registry.cn-hangzhou.cr.aliyuncs.com:443", await env());
+    const r = await runMain(["get"], "https://prod-registry.cn-hangzhou.cr.aliyuncs.com:443", await env());
     assert.equal(r.code, 0, r.stdout);
     assertCredentials(r.stdout, "https://prod-registry.cn-hangzhou.cr.aliyuncs.com:443");
   }));
 
 Deno.test("get: P2P host with a port works", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "prod-registry-vpc.distributed.cn-hangzhou.cr.aliyuncs.com:65001", await env());
+    const host = "prod-registry-vpc.distributed.cn-hangzhou.cr.aliyuncs.com:65001";
+    const r = await runMain(["get"], host, await env());
     assert.equal(r.code, 0, r.stdout);
+    assertCredentials(r.stdout, host);
+    assert.equal(fake.issuedFor.at(-1), INSTANCES.find((i) => i.instanceName === "prod")?.instanceId);
   }));
 
 Deno.test("get: crpi- instance known to the instance API uses it", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "crpi-known01.cn-hangzhou.personal.cr.aliyuncs.com", await env());
+    const r = await runMain(["get"], "crpi-known01.cn-hangzhou.personal.cr.aliyuncs.com", await env());
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual([fake.calls.instanceToken, fake.calls.personalToken], [1, 0]);
   }));
 
 Deno.test("get: crpi- instance unknown to the instance API fails in one line naming it; never a /tokens password", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "crpi-other99-vpc.cn-hangzhou.personal.cr.aliyuncs.com", await env());
+    const r = await runMain(["get"], "crpi-other99-vpc.cn-hangzhou.personal.cr.aliyuncs.com", await env());
     assert.equal(r.code, 1);
     assert.match(
       r.stdout,
@@ -103,7 +111,7 @@ Deno.test("get: tokenApi in the config forces the API for a crpi- host", () =>
       cfg,
       JSON.stringify({ registries: { "crpi-other99.cn-hangzhou.personal.cr.aliyuncs.com": { tokenApi: "personal" } } }),
     );
-    const r = await runHelper(["get"], "crpi-other99.cn-hangzhou.personal.cr.aliyuncs.com", {
+    const r = await runMain(["get"], "crpi-other99.cn-hangzhou.personal.cr.aliyuncs.com", {
       ...e,
       DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: cfg,
     });
@@ -119,7 +127,7 @@ Deno.test("get: custom domain from the default config file (~/.config)", () =>
       `${e.HOME}/.config/docker-credential-acr-helper/config.json`,
       JSON.stringify({ registries: { "images.example.com": { instanceId: "cri-prod0001", region: "cn-hangzhou" } } }),
     );
-    const r = await runHelper(["get"], "images.example.com", e);
+    const r = await runMain(["get"], "images.example.com", e);
     assert.equal(r.code, 0, r.stdout);
     assertCredentials(r.stdout, "images.example.com");
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 1]);
@@ -131,19 +139,19 @@ Deno.test("get: reference env vars map any other host, and skip ListInstance for
       DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-prod0001",
       DOCKER_CREDENTIAL_ACR_HELPER_REGION: "cn-hangzhou",
     });
-    assert.equal((await runHelper(["get"], "my.custom.domain", e)).code, 0);
-    assert.equal((await runHelper(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e)).code, 0);
+    assert.equal((await runMain(["get"], "my.custom.domain", e)).code, 0);
+    assert.equal((await runMain(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e)).code, 0);
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 2]);
   }));
 
 Deno.test("get: DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID without _REGION takes the region from an ACR host", () =>
   withFake(async () => {
     const e = await env({ DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-prod0001" });
-    const r = await runHelper(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e);
+    const r = await runMain(["get"], "whatever-registry.cn-hangzhou.cr.aliyuncs.com", e);
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual([fake.calls.listInstance, fake.calls.instanceToken], [0, 1]);
     // A host that is not ACR names no region: one line saying which variable to set.
-    const other = await runHelper(["get"], "my.custom.domain", e);
+    const other = await runMain(["get"], "my.custom.domain", e);
     assert.equal(other.code, 1);
     assert.equal(
       other.stdout,
@@ -163,7 +171,7 @@ Deno.test("get: a host that is not ACR is docker's not-found, with an empty stde
         "user@registry.cn-hangzhou.aliyuncs.com",
       ]
     ) {
-      const r = await runHelper(["get"], host, await env());
+      const r = await runMain(["get"], host, await env());
       assert.deepEqual([r.code, r.stdout, r.stderr], [1, "credentials not found in native keychain\n", ""], host);
     }
     assert.equal(fake.calls.total, 0);
@@ -171,12 +179,12 @@ Deno.test("get: a host that is not ACR is docker's not-found, with an empty stde
 
 Deno.test("get: empty stdin is 'no credentials server URL'", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "", await env());
+    const r = await runMain(["get"], "", await env());
     assert.deepEqual([r.code, r.stdout], [1, "no credentials server URL\n"]);
   }));
 
 Deno.test("get: no credentials anywhere fails fast with what was tried", async () => {
-  const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", { HOME: await tempHome() });
+  const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", { HOME: await tempHome() });
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^no Alibaba Cloud credentials found \(tried: .*ECS RAM role.*\)[^\n]*\n$/);
   assert.equal(r.stderr, "");
@@ -185,7 +193,7 @@ Deno.test("get: no credentials anywhere fails fast with what was tried", async (
 
 Deno.test("get: wrong secret is one line with the code and request id, no secret", () =>
   withFake(async () => {
-    const r = await runHelper(
+    const r = await runMain(
       ["get"],
       "registry.cn-hangzhou.aliyuncs.com",
       await env({ ALIBABA_CLOUD_ACCESS_KEY_SECRET: "CANARY-wrong-secret" }),
@@ -201,7 +209,7 @@ Deno.test("get: wrong secret is one line with the code and request id, no secret
 
 Deno.test("get: Enterprise name unknown to the account says so", () =>
   withFake(async () => {
-    const r = await runHelper(["get"], "nosuch-registry.cn-hangzhou.cr.aliyuncs.com", await env());
+    const r = await runMain(["get"], "nosuch-registry.cn-hangzhou.cr.aliyuncs.com", await env());
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^no ACR Enterprise instance named "nosuch" in cn-hangzhou/);
   }));
@@ -209,7 +217,7 @@ Deno.test("get: Enterprise name unknown to the account says so", () =>
 Deno.test("get: throttled twice, then succeeds", () =>
   withFake(async () => {
     fake.injectFault({ type: "throttle" }, 2);
-    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", await env());
+    const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", await env());
     assert.equal(r.code, 0, r.stdout);
     assert.equal(fake.calls.personalToken, 3);
   }));
@@ -217,7 +225,7 @@ Deno.test("get: throttled twice, then succeeds", () =>
 Deno.test("get: a hung API is bounded by DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT", () =>
   withFake(async () => {
     fake.injectFault({ type: "delay", ms: 20_000 }, 5);
-    const r = await runHelper(
+    const r = await runMain(
       ["get"],
       "registry.cn-hangzhou.aliyuncs.com",
       await env({ DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT: "2" }),
@@ -229,7 +237,7 @@ Deno.test("get: a hung API is bounded by DOCKER_CREDENTIAL_ACR_HELPER_TIMEOUT", 
 
 Deno.test("get: STS credentials from the environment", () =>
   withFake(async () => {
-    const r = await runHelper(
+    const r = await runMain(
       ["get"],
       "registry.cn-hangzhou.aliyuncs.com",
       await env({
@@ -250,7 +258,7 @@ Deno.test("get: credentials file named by ALIBABA_CLOUD_CREDENTIALS_FILE, profil
       file,
       `[ci]\ntype = access_key\naccess_key_id = ${KEY.accessKeyId}\naccess_key_secret = ${KEY.accessKeySecret}\n`,
     );
-    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+    const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", {
       HOME: home,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
       ALIBABA_CLOUD_CREDENTIALS_FILE: file,
@@ -267,7 +275,7 @@ Deno.test("get: ~/.alibabacloud/credentials default profile", () =>
       `${home}/.alibabacloud/credentials`,
       `[default]\ntype = access_key\naccess_key_id = ${KEY.accessKeyId}\naccess_key_secret = ${KEY.accessKeySecret}\n`,
     );
-    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+    const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", {
       HOME: home,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
     });
@@ -291,7 +299,7 @@ Deno.test("get: aliyun CLI profile (~/.aliyun/config.json, StsToken mode)", () =
         }],
       }),
     );
-    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+    const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", {
       HOME: home,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
     });
@@ -370,7 +378,7 @@ Deno.test("get: a malformed config file is one line naming the file", () =>
     const e = await env();
     const cfg = `${e.HOME}/bad.json`;
     await Deno.writeTextFile(cfg, "{ not json");
-    const r = await runHelper(["get"], "registry.cn-hangzhou.aliyuncs.com", {
+    const r = await runMain(["get"], "registry.cn-hangzhou.aliyuncs.com", {
       ...e,
       DOCKER_CREDENTIAL_ACR_HELPER_CONFIG: cfg,
     });
@@ -382,17 +390,17 @@ Deno.test("get: a malformed config file is one line naming the file", () =>
 Deno.test("cli: store accepts docker login's JSON; erase and list answer", () =>
   withFake(async () => {
     const e = await env();
-    const s = await runHelper(
+    const s = await runMain(
       ["store"],
       '{"ServerURL":"registry.cn-hangzhou.aliyuncs.com","Username":"u","Secret":"p"}',
       e,
     );
     assert.deepEqual([s.code, s.stdout, s.stderr], [0, "", ""]);
-    const bad = await runHelper(["store"], "not json", e);
+    const bad = await runMain(["store"], "not json", e);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /^store: stdin is not valid JSON/);
-    assert.equal((await runHelper(["erase"], "registry.cn-hangzhou.aliyuncs.com", e)).code, 0);
-    const l = await runHelper(["list"], "unused", e);
+    assert.equal((await runMain(["erase"], "registry.cn-hangzhou.aliyuncs.com", e)).code, 0);
+    const l = await runMain(["list"], "unused", e);
     assert.equal(l.code, 0);
     assert.equal(typeof JSON.parse(l.stdout), "object");
     assert.equal(fake.calls.total, 0);
@@ -400,22 +408,22 @@ Deno.test("cli: store accepts docker login's JSON; erase and list answer", () =>
 
 Deno.test("cli: usage, version, unknown action", async () => {
   const e = { HOME: await tempHome() };
-  const none = await runHelper([], "", e);
+  const none = await runMain([], "", e);
   assert.equal(none.code, 1);
   assert.match(none.stdout, /^Usage: docker-credential-acr-helper <get\|store\|erase\|list\|version>/);
   assert.match(none.stdout, /stdin/);
-  const help = await runHelper(["--help"], "", e);
+  const help = await runMain(["--help"], "", e);
   assert.equal(help.code, 0);
   // From a git checkout the commit is its HEAD; from an unpacked archive, "unknown".
   const git = await new Deno.Command("git", { args: ["rev-parse", "HEAD"], stderr: "null" }).output().catch(() => null);
   const commit = git?.success ? new TextDecoder().decode(git.stdout).slice(0, 12) : "unknown";
   for (const flag of ["-v", "--version", "version"]) {
-    const v = await runHelper([flag], "", e);
+    const v = await runMain([flag], "", e);
     assert.deepEqual([v.code, v.stdout], [0, `docker-credential-acr-helper 0.1.0 (commit ${commit})\n`]);
   }
-  const u = await runHelper(["bogus"], "", e);
+  const u = await runMain(["bogus"], "", e);
   assert.deepEqual([u.code, u.stdout], [1, "unknown action: bogus\n"]);
-  const extra = await runHelper(["get", "extra"], "", e);
+  const extra = await runMain(["get", "extra"], "", e);
   assert.equal(extra.code, 1);
 });
 

@@ -141,8 +141,16 @@ for (const [input, expected] of CASES) {
   });
 }
 
-Deno.test("registry: table has at least 40 cases", () => {
-  assert.ok(CASES.length >= 40);
+Deno.test("registry: the table covers every kind and network, intl hosts, ports, schemes and hosts that are not ACR", () => {
+  const matched = CASES.flatMap(([, e]) => (e ? [e as Record<string, unknown>] : []));
+  const kinds = new Set(matched.map((e) => e.kind));
+  for (const k of ["personal", "enterprise"]) assert.ok(kinds.has(k), `no ${k} case`);
+  const networks = new Set(matched.map((e) => e.network));
+  for (const n of ["public", "vpc", "internal"]) assert.ok(networks.has(n), `no ${n} case`);
+  assert.ok(matched.some((e) => e.intl === true), "no intl case");
+  assert.ok(CASES.some(([input]) => /:\d+/.test(input)), "no case with a port");
+  assert.ok(CASES.some(([input]) => input.startsWith("https://")), "no case with a scheme");
+  assert.ok(CASES.some(([, e]) => e === null), "no host that is not ACR");
 });
 
 Deno.test("normalizeServer keeps a non-default port and strips :443", () => {

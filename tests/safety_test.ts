@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type FakeAcr, type FakeOptions, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
-import { CANARY_KEY, fakeEnv, needs, posixOnly, runHelper, spawnHelper, tempHome } from "./util.ts";
+import { CANARY_KEY, fakeEnv, needs, posixOnly, runHelper, runMain, spawnHelper, tempHome } from "./util.ts";
 
 const PERSONAL = "registry.cn-hangzhou.aliyuncs.com";
 const ENTERPRISE = "prod-registry.cn-hangzhou.cr.aliyuncs.com";
@@ -107,11 +107,11 @@ Deno.test("kubelet: a forged token after a good one, and a refused token with a 
 Deno.test("get: past half-life, a wrong secret fails; an HTTP 5xx serves the cached token", () =>
   withFake({}, async (fake) => {
     const env = await fakeEnv(fake.url);
-    const first = await runHelper(["get"], PERSONAL, env);
+    const first = await runMain(["get"], PERSONAL, env);
     assert.equal(first.code, 0, first.stdout);
     age(env, PERSONAL);
 
-    const wrong = await runHelper(["get"], PERSONAL, { ...env, ALIBABA_CLOUD_ACCESS_KEY_SECRET: "revoked" });
+    const wrong = await runMain(["get"], PERSONAL, { ...env, ALIBABA_CLOUD_ACCESS_KEY_SECRET: "revoked" });
     assert.equal(wrong.code, 1);
     assert.match(
       wrong.stdout,
@@ -120,7 +120,7 @@ Deno.test("get: past half-life, a wrong secret fails; an HTTP 5xx serves the cac
     assert.ok(!wrong.stdout.includes(secretOf(first.stdout)));
 
     fake.injectFault({ type: "5xx" }, 3);
-    const busy = await runHelper(["get"], PERSONAL, env);
+    const busy = await runMain(["get"], PERSONAL, env);
     assert.equal(busy.code, 0, busy.stdout);
     assert.equal(secretOf(busy.stdout), secretOf(first.stdout), "the service could not answer: the cached token");
   }));
@@ -128,18 +128,18 @@ Deno.test("get: past half-life, a wrong secret fails; an HTTP 5xx serves the cac
 Deno.test("get: an instance id changed in env or in the config file takes effect on the next get", () =>
   withFake({}, async (fake) => {
     const env = await fakeEnv(fake.url);
-    const viaName = await runHelper(["get"], ENTERPRISE, env);
+    const viaName = await runMain(["get"], ENTERPRISE, env);
     assert.equal(viaName.code, 0, viaName.stdout);
 
     const other = {
       DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-other001",
       DOCKER_CREDENTIAL_ACR_HELPER_REGION: "cn-hangzhou",
     };
-    const viaEnv = await runHelper(["get"], ENTERPRISE, { ...env, ...other });
+    const viaEnv = await runMain(["get"], ENTERPRISE, { ...env, ...other });
     assert.equal(viaEnv.code, 0, viaEnv.stdout);
     assert.notEqual(secretOf(viaEnv.stdout), secretOf(viaName.stdout));
 
-    const gone = await runHelper(["get"], ENTERPRISE, {
+    const gone = await runMain(["get"], ENTERPRISE, {
       ...env,
       ...other,
       DOCKER_CREDENTIAL_ACR_HELPER_INSTANCE_ID: "cri-gone0001",
@@ -150,11 +150,11 @@ Deno.test("get: an instance id changed in env or in the config file takes effect
     const config = `${env.HOME}/.config/docker-credential-acr-helper/config.json`;
     Deno.mkdirSync(config.replace(/\/[^/]+$/, ""), { recursive: true });
     Deno.writeTextFileSync(config, JSON.stringify({ registries: { [ENTERPRISE]: { instanceId: "cri-gone0001" } } }));
-    const configured = await runHelper(["get"], ENTERPRISE, env);
+    const configured = await runMain(["get"], ENTERPRISE, env);
     assert.equal(configured.code, 1, "the config's instance, not the cached password of the first");
     assert.match(configured.stdout, /cri-gone0001/);
     Deno.removeSync(config);
-    const back = await runHelper(["get"], ENTERPRISE, env);
+    const back = await runMain(["get"], ENTERPRISE, env);
     assert.equal(secretOf(back.stdout), secretOf(viaName.stdout), "the first question's entry is still good");
     assert.deepEqual(fake.issued.length, 2);
   }));
@@ -178,7 +178,7 @@ Deno.test(
       Deno.kill(holder.pid, "SIGSTOP");
       try {
         const started = Date.now();
-        const r = await runHelper(["get"], PERSONAL, env);
+        const r = await runMain(["get"], PERSONAL, env);
         const ms = Date.now() - started;
         console.log(`get behind a stopped lock holder: exit ${r.code} in ${ms} ms`);
         assert.equal(r.code, 0, r.stdout);
@@ -197,7 +197,7 @@ Deno.test("get: a missing HOME is not created; the get works without a cache, wi
     const env = await fakeEnv(fake.url);
     const home = `${env.HOME}/not-there`;
     for (let i = 0; i < 2; i++) {
-      const r = await runHelper(["get"], PERSONAL, { ...env, HOME: home });
+      const r = await runMain(["get"], PERSONAL, { ...env, HOME: home });
       assert.equal(r.code, 0, r.stdout);
       assert.equal(r.stderr, "");
     }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { mainCatching, stdinText } from "../main.ts";
 
 /**
  * Runs the helper as docker does: a subprocess with the release permissions,
@@ -128,6 +129,33 @@ export function runHelper(args: string[], stdin: string | Uint8Array, env: Recor
   return runScript(MAIN, RELEASE_FLAGS, args, stdin, env);
 }
 
+/**
+ * Runs the CLI's `main()` in this process, with `stdin`, only the given environment (ECS metadata off) and
+ * stdout and stderr captured: what {@link runHelper} shows, without a process. For the CLI's logic; the
+ * contract only a process can show (permissions, exit, signals, start-up cost) stays with {@link runHelper}.
+ */
+export async function runMain(
+  args: string[],
+  stdin: string | Uint8Array,
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const started = performance.now();
+  const out: string[] = [];
+  const err: string[] = [];
+  const bytes = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
+  const code = await mainCatching(args, {
+    io: {
+      env: { ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true", ...env },
+      readStdin: () => stdinText(bytes),
+      stdinIsTerminal: () => false,
+      out: (t) => void out.push(t),
+      err: (t) => void err.push(t),
+      uid: () => Deno.uid(),
+    },
+  });
+  return { code, stdout: out.join(""), stderr: err.join(""), ms: performance.now() - started };
+}
+
 /** Runs any script the way {@link runHelper} runs the helper (the bench's baseline and RSS probe). */
 export async function runScript(
   script: string,
@@ -244,10 +272,11 @@ export async function runChecked(
   stdin: string | Uint8Array,
   e: Record<string, string>,
   issued: readonly string[],
+  run: typeof runHelper = runHelper,
 ): Promise<RunResult> {
   const logged = "DOCKER_CREDENTIAL_ACR_HELPER_LOG_LEVEL" in e;
   const logFile = `${e.HOME || await tempHome()}/canary-${crypto.randomUUID()}.log`;
-  const r = await runHelper(
+  const r = await run(
     args,
     stdin,
     logged ? e : {

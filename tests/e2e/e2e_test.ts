@@ -191,7 +191,18 @@ for (const client of CLIENTS) {
       assert.ok(helperRuns.length > 0, `${client.name} did not run the helper for ${host}`);
       timings.push({ client: client.name, host, ms: ran.ms });
     }
+    await recordTimings();
   });
+}
+
+/**
+ * Each client's pull times, for the README's table: dist/e2e-timings.json, rewritten after every client (a report,
+ * not a test: the bench measures speed).
+ */
+async function recordTimings(): Promise<void> {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  await Deno.mkdir(`${root}dist`, { recursive: true });
+  await Deno.writeTextFile(`${root}dist/e2e-timings.json`, JSON.stringify(timings, null, 2) + "\n");
 }
 
 for (const writer of WRITERS) {
@@ -304,18 +315,6 @@ Deno.test("e2e: with the fake issuing a password the registry rejects, every cli
   } finally {
     await wrong.close();
   }
-});
-
-Deno.test("e2e: timings", async () => {
-  const ms = (client: string, host: string) => timings.find((t) => t.client === client && t.host === host)?.ms;
-  const rows = CLIENTS.map((c) =>
-    `| ${c.name} | ${ms(c.name, PERSONAL)?.toFixed(0)} ms | ${ms(c.name, ENTERPRISE)?.toFixed(0)} ms |`
-  );
-  console.log(["", "| client | Personal | Enterprise |", "| --- | --- | --- |", ...rows, ""].join("\n"));
-  const root = fileURLToPath(new URL("../../", import.meta.url));
-  await Deno.mkdir(`${root}dist`, { recursive: true });
-  await Deno.writeTextFile(`${root}dist/e2e-timings.json`, JSON.stringify(timings, null, 2) + "\n");
-  assert.equal(timings.length, CLIENTS.length * HOSTS.length);
 });
 
 /** The helper as a node inside a VPC runs it: no endpoint override, the real names (tests/e2e/stack.ts API_NAMES). */

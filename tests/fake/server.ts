@@ -96,6 +96,8 @@ export interface FakeAcr {
   calls: FakeCalls;
   /** Passwords issued, in order. */
   issued: string[];
+  /** What each of those was issued for: "personal", or the instance id. */
+  issuedFor: string[];
   /** Access key id that signed each token call that got a token, in order. */
   signers: string[];
   /** Every request id the fake answered with, in order. */
@@ -124,6 +126,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
   const ttl = options.tokenTtlMs ?? 3_600_000;
   const calls: FakeCalls = zeroCalls();
   const issued: string[] = [];
+  const issuedFor: string[] = [];
   let faults: Array<{ fault: Fault; only?: keyof FakeCalls }> = [];
   let seq = 0;
 
@@ -233,9 +236,10 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     return key;
   }
 
-  function issueToken(): { username: string; password: string; expire: number } {
+  function issueToken(forWhat: string): { username: string; password: string; expire: number } {
     const password = options.tokenPassword ?? `fake-token-${++seq}-${crypto.randomUUID()}`;
     issued.push(password);
+    issuedFor.push(forWhat);
     return { username: options.tokenUsername ?? "cr_temp_user", password, expire: Date.now() + ttl };
   }
 
@@ -279,7 +283,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     void regionOf(req);
     switch (op) {
       case "personalToken": {
-        const t = issueToken();
+        const t = issueToken("personal");
         return json(200, {
           data: { authorizationToken: t.password, tempUserName: t.username, expireDate: t.expire },
           requestId: requestId(),
@@ -290,7 +294,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
         const known = instances.some((i) => i.instanceId === id) &&
           !(options.personalInstancesOnlyViaTokens && id.startsWith("crpi-"));
         if (!known) return json(200, { IsSuccess: false, Code: "INSTANCE_NOT_EXIST", RequestId: requestId() });
-        const t = issueToken();
+        const t = issueToken(id);
         return json(200, {
           IsSuccess: true,
           Code: "success",
@@ -393,6 +397,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
     hosts,
     calls,
     issued,
+    issuedFor,
     signers,
     requestIds,
     injectFault(fault, times = 1, only) {
@@ -402,6 +407,7 @@ export function startFakeAcr(options: FakeOptions = {}): FakeAcr {
       Object.assign(calls, zeroCalls());
       faults = [];
       issued.length = 0;
+      issuedFor.length = 0;
       signers.length = 0;
       requestIds.length = 0;
       hosts.length = 0;
