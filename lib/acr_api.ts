@@ -80,48 +80,78 @@ const openapi: any = (openapiNs as any).default ?? openapiNs;
  * ```
  */
 export function createAcrApi(opts: AcrApiOptions): AcrApi {
-  const now = opts.now ?? Date.now;
-  const maxAttempts = opts.maxAttempts ?? 3;
-  const backoffMs = opts.backoffMs ?? 300;
-  // deno-lint-ignore no-explicit-any -- untyped SDK client, one per endpoint host.
-  const clients = new Map<string, any>();
+  const call = caller(opts);
+  return {
+    personalToken: (region) => personalToken(call, region),
+    instanceToken: (region, instanceId) => instanceToken(call, region, instanceId),
+    findInstanceId: (region, instanceName) => findInstanceId(call, region, instanceName),
+  };
+}
 
-  function client(region: string) {
-    const endpoint = opts.endpoint ?? { protocol: "https", host: `cr.${region}.aliyuncs.com` };
-    const key = `${endpoint.protocol}://${endpoint.host}`;
-    let c = clients.get(key);
-    if (!c) {
-      c = new openapi.default(
-        new openapi.Config({
-          credential: opts.credential,
-          endpoint: endpoint.host,
-          protocol: endpoint.protocol,
-          regionId: region,
-          userAgent: `${NAME}/${VERSION}`,
-        }),
-      );
-      clients.set(key, c);
-    }
-    return { client: c, protocol: endpoint.protocol.toUpperCase() };
+/** One API call: its region, what it is called in messages, the SDK's parameters and the query. */
+type Call = (region: string, what: string, params: Record<string, string>, query: Record<string, string>) => Promise<
+  Answer
+>;
+
+const PERSONAL_TOKEN = {
+  action: "GetAuthorizationToken",
+  version: "2016-06-07",
+  pathname: "/tokens",
+  method: "GET",
+  style: "ROA",
+  reqBodyType: "json",
+};
+
+function rpc(action: string) {
+  return { action, version: "2018-12-01", pathname: "/", method: "POST", style: "RPC", reqBodyType: "formData" };
+}
+
+async function personalToken(call: Call, region: string): Promise<RegistryToken> {
+  const what = `GetAuthorizationToken (Personal Edition, ${region})`;
+  const answer = await call(region, what, PERSONAL_TOKEN, {});
+  const data = (answer.body.data ?? {}) as Record<string, unknown>;
+  return tokenFrom(what, answer, data.tempUserName, data.authorizationToken, data.expireDate);
+}
+
+async function instanceToken(call: Call, region: string, instanceId: string): Promise<RegistryToken> {
+  const what = `GetAuthorizationToken (${instanceId}, ${region})`;
+  const answer = await call(region, what, rpc("GetAuthorizationToken"), { InstanceId: instanceId });
+  const body = answer.body;
+  return tokenFrom(what, answer, body.TempUsername, body.AuthorizationToken, body.ExpireTime);
+}
+
+async function findInstanceId(call: Call, region: string, instanceName: string): Promise<InstanceLookup> {
+  const what = `ListInstance (${region})`;
+  let seen = 0;
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const query = { PageNo: String(page), PageSize: String(PAGE_SIZE) };
+    const { body } = await call(region, what, rpc("ListInstance"), query);
+    const instances = Array.isArray(body.Instances) ? body.Instances as Array<Record<string, unknown>> : [];
+    // The InstanceName filter is deprecated: match exactly, client side.
+    const hit = instances.find((i) => i?.InstanceName === instanceName);
+    const requestId = requestIdOf(body);
+    if (hit && typeof hit.InstanceId === "string") return { instanceId: hit.InstanceId, requestId };
+    // The server may cap the page size: count what came back, not what was asked.
+    seen += instances.length;
+    if (instances.length === 0 || seen >= Number(body.TotalCount ?? 0)) return { instanceId: null, requestId };
   }
+  return { instanceId: null };
+}
 
-  /** One call, retried while the service is busy or unreachable and the deadline allows. */
-  async function call(
-    region: string,
-    what: string,
-    params: Record<string, string>,
-    query: Record<string, string>,
-  ): Promise<Answer> {
+/** {@link Call}, retried while the service is busy or unreachable and the deadline allows. */
+function caller(opts: AcrApiOptions): Call {
+  const attempt = attempter(opts);
+  return async (region, what, params, query) => {
     let attempts = 0;
     try {
       return await retrying(() => {
         attempts++;
         return attempt(region, what, params, query);
       }, {
-        attempts: maxAttempts,
+        attempts: opts.maxAttempts ?? 3,
         deadline: opts.deadline,
-        backoffMs,
-        now,
+        backoffMs: opts.backoffMs ?? 300,
+        now: opts.now,
         sleep: opts.sleep,
         random: opts.random,
         retryable: (err) => err instanceof AcrApiError && err.retryable,
@@ -130,28 +160,25 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
     } catch (err) {
       throw attempts > 1 && err instanceof AcrApiError ? err.after(attempts) : err;
     }
-  }
+  };
+}
 
-  async function attempt(
-    region: string,
-    what: string,
-    params: Record<string, string>,
-    query: Record<string, string>,
-  ): Promise<Answer> {
+/** One attempt of a {@link Call}, bounded by what is left of the deadline; any failure becomes an AcrApiError. */
+function attempter(opts: AcrApiOptions): Call {
+  const now = opts.now ?? Date.now;
+  const client = clients(opts);
+  return async (region, what, params, query) => {
     const remaining = opts.deadline - now();
     if (remaining <= 0) throw apiError.outOfTime(what);
     const { client: c, protocol } = client(region);
     const readTimeout = Math.max(1, Math.min(READ_TIMEOUT_MS, remaining));
     // The SDK applies connectTimeout as an idle timeout over the whole request.
     const runtime = { readTimeout, connectTimeout: Math.max(1, Math.min(CONNECT_TIMEOUT_MS, readTimeout)) };
+    const request = { ...params, protocol, authType: "AK", bodyType: "json" };
     clearLastResponse();
     try {
       const res: { body?: unknown; headers?: Record<string, string> } = await withTimeout(
-        c.callApi(
-          { ...params, protocol, authType: "AK", bodyType: "json" },
-          new openapi.OpenApiRequest({ query }),
-          runtime,
-        ),
+        c.callApi(request, new openapi.OpenApiRequest({ query }), runtime),
         remaining,
         () => {
           throw new DeadlineError();
@@ -164,53 +191,30 @@ export function createAcrApi(opts: AcrApiOptions): AcrApi {
     } catch (err) {
       throw toApiError(err, what, runtime.connectTimeout, lastResponse(), params.action);
     }
-  }
+  };
+}
 
-  function rpc(action: string) {
-    return { action, version: "2018-12-01", pathname: "/", method: "POST", style: "RPC", reqBodyType: "formData" };
-  }
-
-  return {
-    async personalToken(region) {
-      const what = `GetAuthorizationToken (Personal Edition, ${region})`;
-      const answer = await call(region, what, {
-        action: "GetAuthorizationToken",
-        version: "2016-06-07",
-        pathname: "/tokens",
-        method: "GET",
-        style: "ROA",
-        reqBodyType: "json",
-      }, {});
-      const data = (answer.body.data ?? {}) as Record<string, unknown>;
-      return tokenFrom(what, answer, data.tempUserName, data.authorizationToken, data.expireDate);
-    },
-
-    async instanceToken(region, instanceId) {
-      const what = `GetAuthorizationToken (${instanceId}, ${region})`;
-      const answer = await call(region, what, rpc("GetAuthorizationToken"), { InstanceId: instanceId });
-      const body = answer.body;
-      return tokenFrom(what, answer, body.TempUsername, body.AuthorizationToken, body.ExpireTime);
-    },
-
-    async findInstanceId(region, instanceName) {
-      const what = `ListInstance (${region})`;
-      let seen = 0;
-      for (let page = 1; page <= MAX_PAGES; page++) {
-        const { body } = await call(region, what, rpc("ListInstance"), {
-          PageNo: String(page),
-          PageSize: String(PAGE_SIZE),
-        });
-        const instances = Array.isArray(body.Instances) ? body.Instances as Array<Record<string, unknown>> : [];
-        // The InstanceName filter is deprecated: match exactly, client side.
-        const hit = instances.find((i) => i?.InstanceName === instanceName);
-        const requestId = requestIdOf(body);
-        if (hit && typeof hit.InstanceId === "string") return { instanceId: hit.InstanceId, requestId };
-        // The server may cap the page size: count what came back, not what was asked.
-        seen += instances.length;
-        if (instances.length === 0 || seen >= Number(body.TotalCount ?? 0)) return { instanceId: null, requestId };
-      }
-      return { instanceId: null };
-    },
+/** The SDK client for a region's endpoint (or the override), one per endpoint. */
+function clients(opts: AcrApiOptions) {
+  // deno-lint-ignore no-explicit-any -- untyped SDK client.
+  const made = new Map<string, any>();
+  return (region: string) => {
+    const endpoint = opts.endpoint ?? { protocol: "https", host: `cr.${region}.aliyuncs.com` };
+    const key = `${endpoint.protocol}://${endpoint.host}`;
+    let c = made.get(key);
+    if (!c) {
+      c = new openapi.default(
+        new openapi.Config({
+          credential: opts.credential,
+          endpoint: endpoint.host,
+          protocol: endpoint.protocol,
+          regionId: region,
+          userAgent: `${NAME}/${VERSION}`,
+        }),
+      );
+      made.set(key, c);
+    }
+    return { client: c, protocol: endpoint.protocol.toUpperCase() };
   };
 }
 

@@ -101,178 +101,187 @@ export function loadDefaultBackend(): Promise<Backend> {
  * ```
  */
 export function createHelper(opts: HelperOptions): Helper {
-  const env = opts.env;
-  const now = opts.now ?? Date.now;
-  const readTextFile = opts.readTextFile ?? localFileReader(homeDir(env));
-  const loadBackend = opts.loadBackend ?? loadDefaultBackend;
-  const log = opts.log ?? createLogger({ env });
-  let opened: Cache | undefined;
-  const cache = () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn, opts.uid, homeDir(env)));
-  /** Service account tokens STS accepted in this process. */
-  const proven = new Set<string>();
-
-  /** What planning reads: the config file and the env vars that map hosts and pick the endpoint (read once). */
-  let loaded: Promise<PlanSettings> | undefined;
-  function settings(): Promise<PlanSettings> {
-    return loaded ??= (async () => {
-      try {
-        return {
-          config: await loadConfig({ env, readTextFile }),
-          envs: envTarget(env),
-          apiEndpointText: envApiEndpointText(env),
-          vpcEnabled: vpcEndpointEnabled(env),
-        };
-      } catch (err) {
-        throw asHelperError(err);
-      }
-    })();
-  }
-  /** STS endpoint and the time bound: parsed on a miss only, so a hit skips the work. */
-  function transport() {
-    try {
-      return envTransport(env);
-    } catch (err) {
-      throw asHelperError(err);
-    }
-  }
-
-  async function plan(server: string): Promise<TokenPlan | null> {
-    if (normalizeServer(server) === null) return null;
-    return planToken(server, await settings());
-  }
-
-  /** The chain's source, or the profile / role the config file names for the plan's host (none: the chain). */
-  async function select(p: TokenPlan | null, config: HelperConfig | null): Promise<Selection> {
-    const override = p?.override;
-    try {
-      const base = await selectCredentialSource({
-        env,
-        readTextFile,
-        profile: override?.profile,
-        discoverEcsRole: () =>
-          discoverEcsRole({ env, cache: cache(), now, request: opts.metadataRequest, log: log.info }),
-        now,
-      });
-      for (const s of base.skipped ?? []) log.info(`credentials: skipped ${s.source}: ${s.reason}`);
-      return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
-    } catch (err) {
-      if (override?.profile && kindOf(err) === "credential-source") {
-        throw new HelperError(`config file ${config?.path}: registries["${p?.host}"]: ${(err as Error).message}`);
-      }
-      throw asHelperError(err);
-    }
-  }
-
-  async function selectionFor(server?: string): Promise<Selection> {
-    if (server === undefined) return await select(null, null);
-    const s = await settings();
-    const p = planToken(server, s);
-    if (p === null) throw new NotFoundError();
-    return await select(p, s.config);
-  }
-
-  async function planOrNotFound(server: string): Promise<TokenPlan> {
-    const p = normalizeServer(server) === null ? null : planToken(server, await settings());
-    if (p === null) throw new NotFoundError();
-    return p;
-  }
-
-  async function get(server: string) {
-    const { ServerURL, Username, Secret } = await token(server);
-    return { ServerURL, Username, Secret };
-  }
-
-  async function token(server: string | TokenPlan, tokenOpts: TokenOptions = {}): Promise<TokenCredentials> {
-    const p = typeof server === "string" ? await planOrNotFound(server) : server;
-    const started = now();
-    const store = tokenOpts.bypassCache ? new NullCache() : cache();
-    let net: ReturnType<typeof transport> | undefined;
-    const deadline = () => started + (net ??= transport()).timeoutMs;
-    const chosen = tokenOpts.selection ?? await select(p, (await settings()).config);
-    // GitHub Actions: a fresh ID token for this job, then proven and exchanged as a pod's token is.
-    const selection = chosen.plan.type === "github-oidc" ? await githubJob(chosen, deadline()) : chosen;
-    const miss = createMiss({
-      env,
-      plan: p,
-      selection,
-      store,
-      deadline,
-      now,
-      started,
-      log,
-      loadBackend,
-      probe: opts.probe,
-    });
-    if (selection.plan.type === "oidc-token") {
-      await proveToken({ plan: selection.plan, store, proven, now, log, exchange: miss.credential });
-    }
-    const key = await tokenKey(p, selection.source.identity);
-    const { entry, outcome } = await readThrough({
-      cache: store,
-      key,
-      host: p.host,
-      now,
-      deadline,
-      lockWaitMs: opts.lockWaitMs,
-      log,
-      fetch: miss.fetch,
-    });
-    log.secret(entry.password);
-    if (outcome === "hit") log.debug(`served ${p.host} from the cache (${selection.source.kind})`);
-    return {
-      ServerURL: p.server,
-      Username: entry.username,
-      Secret: entry.password,
-      expiresAt: entry.expiresAt,
-      clockSkewMs: miss.clockSkewMs(),
-    };
-  }
-
-  /** The job's ID token from GitHub, as the per-pod selection the rest of the token path knows. */
-  async function githubJob(s: Selection, deadline: number): Promise<Selection> {
-    const plan = s.plan as Extract<Selection["plan"], { type: "github-oidc" }>;
-    log.secret(plan.requestToken);
-    let token: string;
-    try {
-      token = await fetchGithubIdToken(plan, { deadline, now });
-    } catch (err) {
-      throw asHelperError(err);
-    }
-    log.secret(token);
-    log.debug(`GitHub ID token for ${plan.roleArn} received`);
-    const job = podIdentitySelection({ roleArn: plan.roleArn, providerArn: plan.providerArn, token });
-    return { ...job, source: s.source };
-  }
-
+  const h = context(opts);
   return {
-    settings,
-    resolve: async (server) => (await plan(server))?.target ?? null,
-    plan,
-    selectionFor,
-    token,
-    get,
-    async store(credentials) {
-      // `docker login` always calls store. For our registries tokens are fetched on demand, so nothing is kept;
-      // for any other, saying yes would make docker print "Login Succeeded" and lose the password (credsStore).
-      const host = normalizeServer(credentials.ServerURL);
-      if (await plan(credentials.ServerURL) === null) {
-        throw new HelperError(
-          `store: ${host ?? credentials.ServerURL.trim().slice(0, 100)} is not an ACR registry; ${NAME} keeps no ` +
-            `passwords, so nothing was saved. Use "credHelpers" for your ACR registries instead of "credsStore" ` +
-            `(${NAME} configure-docker)`,
-        );
-      }
-      log.debug(`store for ${host}: nothing kept`);
+    settings: h.settings,
+    resolve: async (server) => (await planFor(h, server))?.target ?? null,
+    plan: (server) => planFor(h, server),
+    selectionFor: (server) => selectionFor(h, server),
+    token: (server, o) => token(h, server, o),
+    async get(server) {
+      const { ServerURL, Username, Secret } = await token(h, server);
+      return { ServerURL, Username, Secret };
     },
-    async erase(server: string) {
-      const host = normalizeServer(server);
-      if (host !== null) await cache().eraseHost(host);
-      log.debug(`erase for ${host ?? "a non-ACR server"}: cached tokens dropped`);
-    },
+    store: (credentials) => store(h, credentials),
+    erase: (server) => erase(h, server),
     async list() {
       const out: Record<string, string> = {};
-      for (const e of await cache().listTokens(now())) out[e.host] = e.username;
+      for (const e of await h.cache().listTokens(h.now())) out[e.host] = e.username;
       return out;
     },
   };
+}
+
+/** One helper's dependencies, with their defaults, and what it keeps between calls. */
+interface Context {
+  opts: HelperOptions;
+  env: Env;
+  now: () => number;
+  readTextFile: ReadTextFile;
+  loadBackend: () => Promise<Backend>;
+  log: Logger;
+  /** Opened on first use: a get that fails before needs no cache. */
+  cache(): Cache;
+  /** The config file and the env vars that map hosts and pick the endpoint: read once. */
+  settings(): Promise<PlanSettings>;
+  /** Service account tokens STS accepted in this process. */
+  proven: Set<string>;
+}
+
+function context(opts: HelperOptions): Context {
+  const env = opts.env;
+  const readTextFile = opts.readTextFile ?? localFileReader(homeDir(env));
+  const log = opts.log ?? createLogger({ env });
+  let opened: Cache | undefined;
+  let loaded: Promise<PlanSettings> | undefined;
+  return {
+    opts,
+    env,
+    now: opts.now ?? Date.now,
+    readTextFile,
+    loadBackend: opts.loadBackend ?? loadDefaultBackend,
+    log,
+    cache: () => (opened ??= opts.cache ?? openCache(cacheDir(env), log.warn, opts.uid, homeDir(env))),
+    settings: () => loaded ??= readSettings(env, readTextFile),
+    proven: new Set(),
+  };
+}
+
+async function readSettings(env: Env, readTextFile: ReadTextFile): Promise<PlanSettings> {
+  try {
+    return {
+      config: await loadConfig({ env, readTextFile }),
+      envs: envTarget(env),
+      apiEndpointText: envApiEndpointText(env),
+      vpcEnabled: vpcEndpointEnabled(env),
+    };
+  } catch (err) {
+    throw asHelperError(err);
+  }
+}
+
+/** The get's absolute deadline: the STS endpoint and the time bound are parsed on a miss only (a hit skips it). */
+function deadlineFrom(env: Env, started: number): () => number {
+  let timeoutMs: number | undefined;
+  return () => {
+    try {
+      return started + (timeoutMs ??= envTransport(env).timeoutMs);
+    } catch (err) {
+      throw asHelperError(err);
+    }
+  };
+}
+
+async function planFor(h: Context, server: string): Promise<TokenPlan | null> {
+  if (normalizeServer(server) === null) return null;
+  return planToken(server, await h.settings());
+}
+
+async function planOrNotFound(h: Context, server: string): Promise<TokenPlan> {
+  const p = await planFor(h, server);
+  if (p === null) throw new NotFoundError();
+  return p;
+}
+
+/** The chain's source, or the profile / role the config file names for the plan's host (none: the chain). */
+async function select(h: Context, p: TokenPlan | null, config: HelperConfig | null): Promise<Selection> {
+  const override = p?.override;
+  const { env, now, log } = h;
+  try {
+    const base = await selectCredentialSource({
+      env,
+      readTextFile: h.readTextFile,
+      profile: override?.profile,
+      discoverEcsRole: () =>
+        discoverEcsRole({ env, cache: h.cache(), now, request: h.opts.metadataRequest, log: log.info }),
+      now,
+    });
+    for (const s of base.skipped ?? []) log.info(`credentials: skipped ${s.source}: ${s.reason}`);
+    return override?.roleArn ? assumeRoleSelection(base, override.roleArn) : base;
+  } catch (err) {
+    if (override?.profile && kindOf(err) === "credential-source") {
+      throw new HelperError(`config file ${config?.path}: registries["${p?.host}"]: ${(err as Error).message}`);
+    }
+    throw asHelperError(err);
+  }
+}
+
+async function selectionFor(h: Context, server?: string): Promise<Selection> {
+  if (server === undefined) return await select(h, null, null);
+  const s = await h.settings();
+  const p = planToken(server, s);
+  if (p === null) throw new NotFoundError();
+  return await select(h, p, s.config);
+}
+
+/** A get: the plan, the identity (proven when it is a pod's or a CI job's), then the cache or the API. */
+async function token(h: Context, server: string | TokenPlan, o: TokenOptions = {}): Promise<TokenCredentials> {
+  const p = typeof server === "string" ? await planOrNotFound(h, server) : server;
+  const { env, now, log } = h;
+  const started = now();
+  const store = o.bypassCache ? new NullCache() : h.cache();
+  const deadline = deadlineFrom(env, started);
+  const chosen = o.selection ?? await select(h, p, (await h.settings()).config);
+  // GitHub Actions: a fresh ID token for this job, then proven and exchanged as a pod's token is.
+  const selection = chosen.plan.type === "github-oidc" ? await githubJob(h, chosen, deadline()) : chosen;
+  const { loadBackend, opts: { probe, lockWaitMs } } = h;
+  const miss = createMiss({ env, plan: p, selection, store, deadline, now, started, log, loadBackend, probe });
+  if (selection.plan.type === "oidc-token") {
+    await proveToken({ plan: selection.plan, store, proven: h.proven, now, log, exchange: miss.credential });
+  }
+  const key = await tokenKey(p, selection.source.identity);
+  const read = { cache: store, key, host: p.host, now, deadline, lockWaitMs, log, fetch: miss.fetch };
+  const { entry, outcome } = await readThrough(read);
+  log.secret(entry.password);
+  if (outcome === "hit") log.debug(`served ${p.host} from the cache (${selection.source.kind})`);
+  const { username: Username, password: Secret, expiresAt } = entry;
+  return { ServerURL: p.server, Username, Secret, expiresAt, clockSkewMs: miss.clockSkewMs() };
+}
+
+/** The job's ID token from GitHub, as the per-pod selection the rest of the token path knows. */
+async function githubJob(h: Context, s: Selection, deadline: number): Promise<Selection> {
+  const plan = s.plan as Extract<Selection["plan"], { type: "github-oidc" }>;
+  h.log.secret(plan.requestToken);
+  let token: string;
+  try {
+    token = await fetchGithubIdToken(plan, { deadline, now: h.now });
+  } catch (err) {
+    throw asHelperError(err);
+  }
+  h.log.secret(token);
+  h.log.debug(`GitHub ID token for ${plan.roleArn} received`);
+  const job = podIdentitySelection({ roleArn: plan.roleArn, providerArn: plan.providerArn, token });
+  return { ...job, source: s.source };
+}
+
+/**
+ * `docker login` always calls store. For our registries tokens are fetched on demand, so nothing is kept; for any
+ * other, saying yes would make docker print "Login Succeeded" and lose the password (credsStore).
+ */
+async function store(h: Context, credentials: { ServerURL: string }): Promise<void> {
+  const host = normalizeServer(credentials.ServerURL);
+  if (await planFor(h, credentials.ServerURL) === null) {
+    throw new HelperError(
+      `store: ${host ?? credentials.ServerURL.trim().slice(0, 100)} is not an ACR registry; ${NAME} keeps no ` +
+        `passwords, so nothing was saved. Use "credHelpers" for your ACR registries instead of "credsStore" ` +
+        `(${NAME} configure-docker)`,
+    );
+  }
+  h.log.debug(`store for ${host}: nothing kept`);
+}
+
+async function erase(h: Context, server: string): Promise<void> {
+  const host = normalizeServer(server);
+  if (host !== null) await h.cache().eraseHost(host);
+  h.log.debug(`erase for ${host ?? "a non-ACR server"}: cached tokens dropped`);
 }

@@ -121,10 +121,11 @@ Deno.test("api: IsSuccess:false is an error naming the code and request id", () 
 
 Deno.test("api: a slow answer is bounded by the deadline", () =>
   withApi(AK_ENV, async (api, fake) => {
-    fake.injectFault({ type: "delay", ms: 5_000 }, 5);
+    fake.injectFault({ type: "delay", ms: 60_000 }, 5);
     const started = Date.now();
     await assert.rejects(api.personalToken("cn-hangzhou"), /time limit|did not answer in time/);
-    assert.ok(Date.now() - started < 4_000);
+    // Loose on purpose (slow CI machines): it must end near the 1.5 s deadline, far from the fault's minute.
+    assert.ok(Date.now() - started < 20_000);
   }, { timeoutMs: 1_500 }));
 
 Deno.test("api: ListInstance pages until the exact name is found", () =>

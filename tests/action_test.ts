@@ -7,8 +7,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { release, serve } from "./fake/release.ts";
-import { startFakeAcr } from "./fake/server.ts";
-import { makeTestTls } from "./fake/tls.ts";
+import { startOidcFake } from "./fake/server.ts";
 import { exec, needs, tempHome } from "./util.ts";
 import { fakeGithub, JOB_JWT, PROVIDER, REQUEST_TOKEN, ROLE } from "./fake/github.ts";
 
@@ -34,13 +33,8 @@ Deno.test({
     const web = await Deno.makeTempDir();
     await release(web, "0.1.0");
     const http = serve(web);
-    const tls = await makeTestTls();
     const issue = { accessKeyId: "STS.ci", accessKeySecret: "CANARY-ci-secret", securityToken: "CANARY-ci-token" };
-    const fake = startFakeAcr({
-      keys: [],
-      oidc: [{ roleArn: ROLE, providerArn: PROVIDER, token: JOB_JWT, issue }],
-      tls: { cert: tls.cert, key: tls.key },
-    });
+    const { fake, caFile } = await startOidcFake({ roleArn: ROLE, providerArn: PROVIDER, token: JOB_JWT, issue });
     const github = fakeGithub();
     try {
       const home = await tempHome();
@@ -85,7 +79,7 @@ Deno.test({
         ALIBABA_CLOUD_ROLE_ARN: ROLE,
         ALIBABA_CLOUD_OIDC_PROVIDER_ARN: PROVIDER,
         ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",
-        DENO_CERT: tls.caFile,
+        DENO_CERT: caFile,
         DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
         DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
       };

@@ -4,8 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { startFakeAcr } from "./fake/server.ts";
-import { makeTestTls } from "./fake/tls.ts";
+import { startOidcFake } from "./fake/server.ts";
 import { exec, needs, tempHome } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -28,13 +27,8 @@ Deno.test({
     const bin = await tempHome();
     for (const f of [NAME, `${NAME}.js`, `${NAME}.sdk.js`]) await Deno.copyFile(`${root}dist/${f}`, `${bin}/${f}`);
     await Deno.chmod(`${bin}/${NAME}`, 0o755);
-    const tls = await makeTestTls();
     const issue = { accessKeyId: "STS.gitlab", accessKeySecret: "CANARY-gl-secret", securityToken: "CANARY-gl-token" };
-    const fake = startFakeAcr({
-      keys: [],
-      oidc: [{ roleArn: ROLE, providerArn: PROVIDER, token: JWT, issue }],
-      tls: { cert: tls.cert, key: tls.key },
-    });
+    const { fake, caFile } = await startOidcFake({ roleArn: ROLE, providerArn: PROVIDER, token: JWT, issue });
     try {
       const home = await tempHome();
       const builds = await tempHome();
@@ -47,7 +41,7 @@ Deno.test({
         ALIBABA_CLOUD_ROLE_ARN: ROLE,
         ALIBABA_CLOUD_OIDC_PROVIDER_ARN: PROVIDER,
         ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",
-        DENO_CERT: tls.caFile,
+        DENO_CERT: caFile,
         DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
         DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
       };

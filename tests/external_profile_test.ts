@@ -53,7 +53,7 @@ Deno.test(
       ["echo not json CANARY-y", /process_command did not print JSON$/],
       [`echo '{"access_key_id":"AK"}'`, /printed no access_key_id or access_key_secret$/],
       [`echo '{"mode":"StsToken","access_key_id":"A","access_key_secret":"CANARY-s"}'`, /without sts_token$/],
-      ["sleep 5", /did not finish within 0 s$/, { timeoutMs: 200 }],
+      ["sleep 60", /did not finish within 0 s$/, { timeoutMs: 200 }],
       ["head -c 100000 /dev/zero", /printed more than 1000 bytes$/, { maxBytes: 1000 }],
     ];
     for (const [script, want, extra] of cases) {
@@ -61,7 +61,7 @@ Deno.test(
       const err = await run(script, extra).catch((e) => e);
       assert.match(err.message, want, script);
       assert.ok(!err.message.includes("CANARY") && !err.message.includes("\n"), err.message);
-      assert.ok(Date.now() - started < 4000, "bounded");
+      assert.ok(Date.now() - started < 20_000, "bounded, far from the command's minute"); // loose: slow CI
     }
     const missing = await runProcessCommand({ profile: "ext", command: "no-such-tool-xyz --json", file })
       .catch((e) => e);

@@ -215,6 +215,7 @@ Deno.test("fault: IsSuccess:false with HTTP 200 and SYSTEM_ERROR is retried like
 Deno.test("fault: a wrong access key secret is not retried", () =>
   withWarmCache(async ({ fake, run }) => {
     const r = await run(PERSONAL, { ALIBABA_CLOUD_ACCESS_KEY_SECRET: "CANARY-wrong-secret" });
+    assert.ok(!r.stdout.includes("CANARY-wrong-secret"), "the wrong secret is not shown either");
     assertFailure(
       r,
       new RegExp(

@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { fetchGithubIdToken, idTokenUrl } from "../lib/github_oidc.ts";
 import { selectCredentialSource } from "../lib/auth.ts";
-import { startFakeAcr } from "./fake/server.ts";
-import { makeTestTls } from "./fake/tls.ts";
+import { startFakeAcr, startOidcFake } from "./fake/server.ts";
 import { runChecked, tempHome } from "./util.ts";
 import { fakeGithub, JOB_JWT, OTHER_JWT, PROVIDER, REQUEST_TOKEN, ROLE } from "./fake/github.ts";
 
@@ -56,19 +55,14 @@ Deno.test("github oidc: the URL keeps its own query and gains the audience; fail
 });
 
 Deno.test("github oidc: no key at all; a fresh ID token on every get; another job's refused token gets nothing", async () => {
-  const tls = await makeTestTls();
   const issue = { accessKeyId: "STS.ci-push", accessKeySecret: "CANARY-ci-secret", securityToken: "CANARY-ci-token" };
-  const fake = startFakeAcr({
-    keys: [],
-    oidc: [{ roleArn: ROLE, providerArn: PROVIDER, token: JOB_JWT, issue }],
-    tls: { cert: tls.cert, key: tls.key },
-  });
+  const { fake, caFile } = await startOidcFake({ roleArn: ROLE, providerArn: PROVIDER, token: JOB_JWT, issue });
   const github = fakeGithub();
   try {
     const home = await tempHome();
     const env = {
       HOME: home,
-      DENO_CERT: tls.caFile,
+      DENO_CERT: caFile,
       DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
       DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
       ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",

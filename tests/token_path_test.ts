@@ -108,19 +108,19 @@ function configReader(json: () => string | null) {
 
 // 2. Fall back only when the service is unreachable
 
-Deno.test("readThrough: past half-life, a transient failure serves the cached token; a refusal never does", async () => {
+/** A cache holding one token with `leftMs` of its life left, and a get whose refresh fails with what it is given. */
+async function refreshFailing(leftMs: number) {
   const cache = openCache(`${await tempHome()}/c`);
   const now = Date.now();
-  // 10 of 60 minutes left: inside the 15 min margin, so the next get refreshes.
   const aged: TokenEntry = {
     host: PERSONAL,
     username: "u",
     password: "old",
-    expiresAt: now + 10 * 60_000,
-    issuedAt: now - 50 * 60_000,
+    expiresAt: now + leftMs,
+    issuedAt: now - HOUR,
   };
   await cache.putToken("k", aged, now);
-  const run = (err: Error, log = memoryLog()) =>
+  return (err: Error, log = memoryLog()) =>
     readThrough({
       cache,
       key: "k",
@@ -130,7 +130,11 @@ Deno.test("readThrough: past half-life, a transient failure serves the cached to
       log,
       fetch: () => Promise.reject(err),
     });
+}
 
+Deno.test("readThrough: past half-life, a transient failure serves the cached token; a refusal never does", async () => {
+  // 10 minutes left: inside the 15 min margin, so the next get refreshes.
+  const run = await refreshFailing(10 * 60_000);
   const log = memoryLog();
   const served = await run(Object.assign(new HelperError("ServiceUnavailable (HTTP 503)"), { transient: true }), log);
   assert.equal(served.entry.password, "old");
@@ -147,26 +151,8 @@ Deno.test("readThrough: past half-life, a transient failure serves the cached to
 });
 
 Deno.test("readThrough: a token about to expire is never the fallback", async () => {
-  const cache = openCache(`${await tempHome()}/c`);
-  const now = Date.now();
-  await cache.putToken("k", {
-    host: PERSONAL,
-    username: "u",
-    password: "old",
-    expiresAt: now + 30_000,
-    issuedAt: now - HOUR,
-  }, now);
-  await assert.rejects(
-    readThrough({
-      cache,
-      key: "k",
-      host: PERSONAL,
-      now: Date.now,
-      deadline: () => now + 30_000,
-      log: memoryLog(),
-      fetch: () => Promise.reject(Object.assign(new Error("timeout"), { transient: true })),
-    }),
-  );
+  const run = await refreshFailing(30_000);
+  await assert.rejects(run(Object.assign(new Error("timeout"), { transient: true })), /timeout/);
 });
 
 Deno.test("isTransient: network, timeouts, 5xx and throttling are; answers that say no are not", () => {

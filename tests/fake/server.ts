@@ -9,6 +9,7 @@
  */
 import { acsEncode, expectedSignature, hmacSha1Base64, parseAuthorization, sha256Hex } from "./acs3.ts";
 import { type Reply, serveHttp1 } from "./http1.ts";
+import { makeTestTls } from "./tls.ts";
 
 /** An access key the fake accepts. */
 export interface FakeKey {
@@ -432,4 +433,13 @@ function zeroCalls(): FakeCalls {
     rejected: 0,
     total: 0,
   };
+}
+
+/**
+ * A fake whose only credential is one OIDC role (STS over TLS with a test CA): what a CI job's ID token is
+ * exchanged at. `caFile` is for the helper's DENO_CERT.
+ */
+export async function startOidcFake(role: FakeOidcRole): Promise<{ fake: FakeAcr; caFile: string }> {
+  const tls = await makeTestTls();
+  return { fake: startFakeAcr({ keys: [], oidc: [role], tls: { cert: tls.cert, key: tls.key } }), caFile: tls.caFile };
 }
