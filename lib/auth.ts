@@ -70,7 +70,7 @@ export class CredentialSourceError extends Error {
   }
 }
 
-/** Options for {@link selectCredentialSource} and {@link resolveCredentials}. */
+/** Options for {@link selectCredentialSource} (and for resolveCredentials in lib/providers.ts). */
 export interface AuthOptions {
   env: Env;
   /** Reads a file; null when absent. */

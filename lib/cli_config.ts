@@ -78,7 +78,25 @@ export async function buildCliProfile(
   }
 }
 
-async function buildMode(
+/** What a mode's builder reads: the profile, where it came from, and the rules every mode shares. */
+interface ModeInput {
+  conf: CliConfig;
+  p: Record<string, unknown>;
+  file: string;
+  ctx: StepContext;
+  depth: number;
+  name: string;
+  /** A field that may be left out (then its env fallback, if any). */
+  opt: (key: string) => string | undefined;
+  /** A field the mode needs: throws MissingKey. */
+  need: (key: string) => string;
+  /** The profile's own STS endpoint (`sts_endpoint`, else from `sts_region`). */
+  sts: string | undefined;
+  /** Why a duration field under 900 s makes the profile unusable, or null. */
+  short: (key: string) => Built | null;
+}
+
+function buildMode(
   conf: CliConfig,
   p: Record<string, unknown>,
   file: string,
@@ -87,133 +105,118 @@ async function buildMode(
   mode: string,
   name: string,
 ): Promise<Built> {
+  const build = Object.hasOwn(MODES, mode) ? MODES[mode] : undefined;
+  if (!build) {
+    return Promise.resolve(
+      NO_SDK_MODES.has(mode)
+        ? { reason: `mode ${mode} is supported by no Alibaba Cloud SDK`, fix: "use another mode for this profile" }
+        : { reason: `mode "${mode}" is unknown`, fix: "use AK, StsToken, RamRoleArn, OIDC or another SDK mode" },
+    );
+  }
   const { opt, need } = reader(p, ctx);
+  const region = field(p, "sts_region");
   const sts = field(p, "sts_endpoint") ??
-    (field(p, "sts_region")
-      ? `sts${p.enable_vpc === true ? "-vpc" : ""}.${field(p, "sts_region")}.aliyuncs.com`
-      : undefined);
+    (region ? `sts${p.enable_vpc === true ? "-vpc" : ""}.${region}.aliyuncs.com` : undefined);
   const short = (key: string) => {
     const problem = durationProblem(key, p[key]);
     return problem ? { reason: problem, fix: `set "${key}" to 900 or more, or remove it` } : null;
   };
-  switch (mode) {
-    case "AK": {
-      const accessKeyId = need("access_key_id");
-      return { plan: { type: "static", accessKeyId, accessKeySecret: need("access_key_secret") }, who: accessKeyId };
-    }
-    case "StsToken": {
-      const accessKeyId = need("access_key_id");
-      const plan: CredentialPlan = {
-        type: "static",
-        accessKeyId,
-        accessKeySecret: need("access_key_secret"),
-        securityToken: need("sts_token"),
-      };
-      return { plan, who: accessKeyId };
-    }
-    case "RamRoleArn": {
-      const accessKeyId = need("access_key_id");
-      const accessKeySecret = need("access_key_secret");
-      const roleArn = need("ram_role_arn");
-      const bad = short("expired_seconds");
-      if (bad) return bad;
-      const plan: CredentialPlan = {
-        type: "ram-role-arn",
-        accessKeyId,
-        accessKeySecret,
-        roleArn,
-        sessionName: opt("ram_session_name"),
-        stsEndpoint: sts,
-      };
-      return { plan, who: `${roleArn}#ak:${accessKeyId}` };
-    }
-    case "EcsRamRole":
-      return await ctx.ecs(field(p, "ram_role_name") ?? ctx.val("ALIBABA_CLOUD_ECS_METADATA"));
-    case "OIDC": {
-      const roleArn = need("ram_role_arn");
-      const providerArn = need("oidc_provider_arn");
-      const tokenFile = need("oidc_token_file");
-      const bad = short("duration_seconds");
-      if (bad) return bad;
-      if (await ctx.read(tokenFile) === null) {
-        return { reason: `OIDC token file ${tokenFile} not found`, fix: "check oidc_token_file in the profile" };
-      }
-      const plan: CredentialPlan = {
-        type: "oidc",
-        roleArn,
-        providerArn,
-        tokenFile,
-        sessionName: opt("ram_session_name"),
-        stsEndpoint: sts,
-      };
-      return { plan, who: roleArn };
-    }
-    case "ChainableRamRoleArn": {
-      const sourceName = need("source_profile");
-      const source = findProfile(conf, sourceName);
-      if (!source) {
-        return { reason: `source_profile "${sourceName}" does not exist`, fix: "name an existing profile" };
-      }
-      if (depth >= MAX_CHAIN) {
-        return { reason: `source_profile chain is a loop or deeper than ${MAX_CHAIN}`, fix: "end it in a profile" };
-      }
-      const base = await buildCliProfile(conf, source, file, ctx, depth + 1);
-      if (unusable(base)) {
-        return { reason: `source_profile "${sourceName}": ${base.reason}`, fix: base.fix };
-      }
-      const roleArn = need("ram_role_arn");
-      const bad = short("expired_seconds");
-      if (bad) return bad;
-      const plan: CredentialPlan = {
-        type: "assume-role",
-        base: base.plan,
-        roleArn,
-        sessionName: opt("ram_session_name"),
-        stsEndpoint: sts,
-      };
-      return { plan, who: `${roleArn}#from:${base.who}` };
-    }
-    case "CloudSSO": {
-      for (const key of ["cloud_sso_sign_in_url", "cloud_sso_account_id", "cloud_sso_access_config", "access_token"]) {
-        if (field(p, key) === undefined) throw new MissingKey(key);
-      }
-      const expire = Number(p.cloud_sso_access_token_expire);
-      if (!(expire > ctx.now() / 1000)) {
-        return {
-          reason: "the CloudSSO sign-in has expired",
-          fix: `sign in again: aliyun configure --profile ${name} --mode CloudSSO`,
-        };
-      }
-      return {
-        plan: { type: "cli", profile: name },
-        who: `${field(p, "cloud_sso_account_id")}#${field(p, "cloud_sso_access_config")}`,
-      };
-    }
-    case "OAuth": {
-      const site = String(p.oauth_site_type ?? "").toUpperCase();
-      if (site !== "CN" && site !== "INTL") {
-        return {
-          reason: `oauth_site_type is "${p.oauth_site_type ?? ""}" (CN or INTL)`,
-          fix: `set it, or sign in again`,
-        };
-      }
-      const refresh = field(p, "oauth_refresh_token");
-      const access = field(p, "oauth_access_token");
-      if (!refresh && !(access && Number(p.oauth_access_token_expire) > ctx.now() / 1000)) {
-        return {
-          reason: "no OAuth refresh token and no unexpired access token",
-          fix: `sign in again: aliyun configure --profile ${name} --mode OAuth`,
-        };
-      }
-      return { plan: { type: "cli", profile: name }, who: `oauth:${site}` };
-    }
-    case "External": {
-      const command = need("process_command");
-      return { plan: { type: "external", profile: name, command, file }, who: command };
-    }
-    default:
-      return NO_SDK_MODES.has(mode)
-        ? { reason: `mode ${mode} is supported by no Alibaba Cloud SDK`, fix: "use another mode for this profile" }
-        : { reason: `mode "${mode}" is unknown`, fix: "use AK, StsToken, RamRoleArn, OIDC or another SDK mode" };
-  }
+  return Promise.resolve(build({ conf, p, file, ctx, depth, name, opt, need, sts, short }));
 }
+
+/** Each mode the SDKs can use, as the CLI provider builds it. */
+const MODES: Record<string, (m: ModeInput) => Built | Promise<Built>> = {
+  AK: ({ need }) => {
+    const accessKeyId = need("access_key_id");
+    return { plan: { type: "static", accessKeyId, accessKeySecret: need("access_key_secret") }, who: accessKeyId };
+  },
+  StsToken: ({ need }) => {
+    const accessKeyId = need("access_key_id");
+    const accessKeySecret = need("access_key_secret");
+    return {
+      plan: { type: "static", accessKeyId, accessKeySecret, securityToken: need("sts_token") },
+      who: accessKeyId,
+    };
+  },
+  RamRoleArn: ({ need, opt, sts, short }) => {
+    const accessKeyId = need("access_key_id");
+    const accessKeySecret = need("access_key_secret");
+    const roleArn = need("ram_role_arn");
+    const bad = short("expired_seconds");
+    if (bad) return bad;
+    const sessionName = opt("ram_session_name");
+    const plan: CredentialPlan = {
+      type: "ram-role-arn",
+      accessKeyId,
+      accessKeySecret,
+      roleArn,
+      sessionName,
+      stsEndpoint: sts,
+    };
+    return { plan, who: `${roleArn}#ak:${accessKeyId}` };
+  },
+  EcsRamRole: ({ p, ctx }) => ctx.ecs(field(p, "ram_role_name") ?? ctx.val("ALIBABA_CLOUD_ECS_METADATA")),
+  OIDC: async ({ need, opt, sts, short, ctx }) => {
+    const roleArn = need("ram_role_arn");
+    const providerArn = need("oidc_provider_arn");
+    const tokenFile = need("oidc_token_file");
+    const bad = short("duration_seconds");
+    if (bad) return bad;
+    if (await ctx.read(tokenFile) === null) {
+      return { reason: `OIDC token file ${tokenFile} not found`, fix: "check oidc_token_file in the profile" };
+    }
+    const sessionName = opt("ram_session_name");
+    return { plan: { type: "oidc", roleArn, providerArn, tokenFile, sessionName, stsEndpoint: sts }, who: roleArn };
+  },
+  ChainableRamRoleArn: async ({ conf, file, ctx, depth, need, opt, sts, short }) => {
+    const sourceName = need("source_profile");
+    const source = findProfile(conf, sourceName);
+    if (!source) return { reason: `source_profile "${sourceName}" does not exist`, fix: "name an existing profile" };
+    if (depth >= MAX_CHAIN) {
+      return { reason: `source_profile chain is a loop or deeper than ${MAX_CHAIN}`, fix: "end it in a profile" };
+    }
+    const base = await buildCliProfile(conf, source, file, ctx, depth + 1);
+    if (unusable(base)) return { reason: `source_profile "${sourceName}": ${base.reason}`, fix: base.fix };
+    const roleArn = need("ram_role_arn");
+    const bad = short("expired_seconds");
+    if (bad) return bad;
+    const sessionName = opt("ram_session_name");
+    const plan: CredentialPlan = { type: "assume-role", base: base.plan, roleArn, sessionName, stsEndpoint: sts };
+    return { plan, who: `${roleArn}#from:${base.who}` };
+  },
+  CloudSSO: ({ p, ctx, name }) => {
+    for (const key of ["cloud_sso_sign_in_url", "cloud_sso_account_id", "cloud_sso_access_config", "access_token"]) {
+      if (field(p, key) === undefined) throw new MissingKey(key);
+    }
+    if (!(Number(p.cloud_sso_access_token_expire) > ctx.now() / 1000)) {
+      return {
+        reason: "the CloudSSO sign-in has expired",
+        fix: `sign in again: aliyun configure --profile ${name} --mode CloudSSO`,
+      };
+    }
+    const who = `${field(p, "cloud_sso_account_id")}#${field(p, "cloud_sso_access_config")}`;
+    return { plan: { type: "cli", profile: name }, who };
+  },
+  OAuth: ({ p, ctx, name }) => {
+    const site = String(p.oauth_site_type ?? "").toUpperCase();
+    if (site !== "CN" && site !== "INTL") {
+      return {
+        reason: `oauth_site_type is "${p.oauth_site_type ?? ""}" (CN or INTL)`,
+        fix: `set it, or sign in again`,
+      };
+    }
+    const refresh = field(p, "oauth_refresh_token");
+    const access = field(p, "oauth_access_token");
+    if (!refresh && !(access && Number(p.oauth_access_token_expire) > ctx.now() / 1000)) {
+      return {
+        reason: "no OAuth refresh token and no unexpired access token",
+        fix: `sign in again: aliyun configure --profile ${name} --mode OAuth`,
+      };
+    }
+    return { plan: { type: "cli", profile: name }, who: `oauth:${site}` };
+  },
+  External: ({ need, name, file }) => {
+    const command = need("process_command");
+    return { plan: { type: "external", profile: name, command, file }, who: command };
+  },
+};

@@ -102,48 +102,51 @@ export function parseConfig(text: string, path: string): HelperConfig {
   for (const [key, entry] of Object.entries(raw)) {
     const host = normalizeServer(key);
     if (host === null) fail(`"registries" key "${key}" is not a registry host`);
-    if (!isObject(entry)) return fail(`registries["${key}"] must be an object`);
-    for (const k of Object.keys(entry)) {
-      if (!OVERRIDE_KEYS.has(k)) {
-        fail(
-          `registries["${key}"]: unknown key "${k}" (expected instanceId, region, tokenApi, profile, roleArn, apiEndpoint)`,
-        );
-      }
-    }
-    const { instanceId, region, tokenApi, profile, roleArn, apiEndpoint } = entry;
-    if (apiEndpoint !== undefined) {
-      if (typeof apiEndpoint !== "string") fail(`registries["${key}"].apiEndpoint must be a string`);
-      try {
-        parseEndpoint((apiEndpoint as string).replaceAll("{region}", "cn-hangzhou"), "x");
-      } catch {
-        fail(`registries["${key}"].apiEndpoint must be an endpoint such as "cr-vpc.{region}.aliyuncs.com"`);
-      }
-    }
-    if (profile !== undefined && (typeof profile !== "string" || !PROFILE_RE.test(profile))) {
-      fail(`registries["${key}"].profile must be a profile name such as "prod"`);
-    }
-    if (roleArn !== undefined && (typeof roleArn !== "string" || !ROLE_ARN_RE.test(roleArn))) {
-      fail(`registries["${key}"].roleArn must be a role ARN such as "acs:ram::1234567890123456:role/acr-pull"`);
-    }
-    if (instanceId !== undefined && (typeof instanceId !== "string" || !INSTANCE_ID_RE.test(instanceId))) {
-      fail(`registries["${key}"].instanceId must be an instance id such as "cri-xxxxxxxx"`);
-    }
-    if (region !== undefined && (typeof region !== "string" || !isRegion(region))) {
-      fail(`registries["${key}"].region must be a region id such as "cn-hangzhou"`);
-    }
-    if (tokenApi !== undefined && tokenApi !== "instance" && tokenApi !== "personal") {
-      fail(`registries["${key}"].tokenApi must be "instance" or "personal"`);
-    }
-    registries.set(host as string, {
-      instanceId: instanceId as string | undefined,
-      region: region as string | undefined,
-      tokenApi: tokenApi as TokenApi | undefined,
-      profile: profile as string | undefined,
-      roleArn: roleArn as string | undefined,
-      apiEndpoint: apiEndpoint as string | undefined,
-    });
+    registries.set(host as string, parseOverride(entry, (problem) => fail(`registries["${key}"]${problem}`)));
   }
   return { path, registries };
+}
+
+/** One `registries` entry; `fail` is given the problem after the entry's name (".region must be ..."). */
+function parseOverride(entry: unknown, fail: (problem: string) => never): RegistryOverride {
+  if (!isObject(entry)) return fail(" must be an object");
+  for (const k of Object.keys(entry)) {
+    if (!OVERRIDE_KEYS.has(k)) {
+      fail(`: unknown key "${k}" (expected instanceId, region, tokenApi, profile, roleArn, apiEndpoint)`);
+    }
+  }
+  const { instanceId, region, tokenApi, profile, roleArn, apiEndpoint } = entry;
+  if (apiEndpoint !== undefined) {
+    if (typeof apiEndpoint !== "string") fail(".apiEndpoint must be a string");
+    try {
+      parseEndpoint((apiEndpoint as string).replaceAll("{region}", "cn-hangzhou"), "x");
+    } catch {
+      fail(`.apiEndpoint must be an endpoint such as "cr-vpc.{region}.aliyuncs.com"`);
+    }
+  }
+  if (profile !== undefined && (typeof profile !== "string" || !PROFILE_RE.test(profile))) {
+    fail(`.profile must be a profile name such as "prod"`);
+  }
+  if (roleArn !== undefined && (typeof roleArn !== "string" || !ROLE_ARN_RE.test(roleArn))) {
+    fail(`.roleArn must be a role ARN such as "acs:ram::1234567890123456:role/acr-pull"`);
+  }
+  if (instanceId !== undefined && (typeof instanceId !== "string" || !INSTANCE_ID_RE.test(instanceId))) {
+    fail(`.instanceId must be an instance id such as "cri-xxxxxxxx"`);
+  }
+  if (region !== undefined && (typeof region !== "string" || !isRegion(region))) {
+    fail(`.region must be a region id such as "cn-hangzhou"`);
+  }
+  if (tokenApi !== undefined && tokenApi !== "instance" && tokenApi !== "personal") {
+    fail(`.tokenApi must be "instance" or "personal"`);
+  }
+  return {
+    instanceId: instanceId as string | undefined,
+    region: region as string | undefined,
+    tokenApi: tokenApi as TokenApi | undefined,
+    profile: profile as string | undefined,
+    roleArn: roleArn as string | undefined,
+    apiEndpoint: apiEndpoint as string | undefined,
+  };
 }
 
 /** Options for {@link loadConfig}. */

@@ -11,7 +11,7 @@ import { cacheDir, type Env, homeDir } from "./platform.ts";
 import { localFileReader, type ReadTextFile } from "./files.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { envApiEndpointText, envTarget, envTransport, type HelperConfig, loadConfig } from "./config.ts";
-import { type CredentialStore, HelperError, NotFoundError } from "./protocol.ts";
+import type { CredentialStore } from "./protocol.ts";
 import { normalizeServer } from "./registry.ts";
 import { type PlanSettings, planToken, type Target, tokenKey, type TokenPlan } from "./target.ts";
 import { readThrough } from "./token_cache.ts";
@@ -21,7 +21,7 @@ import { proveToken } from "./pod_proof.ts";
 import { type Backend, createMiss } from "./miss.ts";
 import { NAME } from "./version.ts";
 import { fetchGithubIdToken } from "./github_oidc.ts";
-import { asHelperError, kindOf } from "./errors.ts";
+import { asHelperError, HelperError, kindOf, NotFoundError } from "./errors.ts";
 
 export type { PlanSettings, Target, TokenPlan } from "./target.ts";
 

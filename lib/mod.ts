@@ -21,13 +21,13 @@
 import type { Env } from "./platform.ts";
 import { createHelper } from "./helper.ts";
 import { NullCache } from "./cache.ts";
-import { isNotFound } from "./protocol.ts";
+import { isNotFound } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
 export type { Env } from "./platform.ts";
 export type { Registry } from "./registry.ts";
 export { normalizeServer, parseAcrHost } from "./registry.ts";
-export { HelperError } from "./protocol.ts";
+export { HelperError } from "./errors.ts";
 export type { Logger } from "./log.ts";
 
 /** Temporary credentials for one registry. */

@@ -10,7 +10,7 @@
 import { cacheKey } from "./cache.ts";
 import type { EnvSettings, HelperConfig, RegistryOverride, TokenApi } from "./config.ts";
 import { type ApiRoute, apiRoute, routeKeyText } from "./endpoints.ts";
-import { HelperError } from "./protocol.ts";
+import { HelperError } from "./errors.ts";
 import { normalizeServer, parseAcrHost, type Registry } from "./registry.ts";
 
 /** What a host resolves to: a registry plus how to get its token. */

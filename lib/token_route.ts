@@ -7,7 +7,7 @@
 import type { AcrApi, RegistryToken } from "./acr_api.ts";
 import type { Cache } from "./cache.ts";
 import type { Logger } from "./log.ts";
-import { HelperError } from "./protocol.ts";
+import { HelperError } from "./errors.ts";
 import { instanceKey, type TokenPlan } from "./target.ts";
 
 const INSTANCE_ID_TTL_MS = 24 * 3600_000;

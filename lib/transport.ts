@@ -84,41 +84,47 @@ export function installTransport(env: Env, maxBodyBytes = MAX_BODY_BYTES): void 
     }
     // deno-lint-ignore no-explicit-any -- node's IncomingMessage, untyped here.
     const res: any = await original(url, via ? { ...options, agent: via.agent } : options);
-    const header = (name: string) => {
-      const v = res.headers?.[name];
-      return Array.isArray(v) ? v[0] : typeof v === "string" ? v : undefined;
-    };
-    const note: ResponseNote = {
-      url,
-      status: Number(res.statusCode) || 0,
-      contentType: header("content-type") ?? "",
-      requestId: header("x-acs-request-id"),
-      head: "",
-      size: 0,
-      proxy: via?.refused ? redactProxy(proxy!) : undefined,
-    };
-    last = note;
-    const emit = res.emit;
-    // Counting in emit leaves the stream's mode alone: both SDKs attach their own 'data' listeners later.
-    res.emit = function (event: string, ...args: unknown[]) {
-      if (event === "data") {
-        const chunk = args[0] as Uint8Array;
-        note.size += chunk.length;
-        if (note.head.length < 512) note.head += new TextDecoder().decode(chunk.subarray(0, 512 - note.head.length));
-        if (note.size > maxBodyBytes) {
-          res.emit = emit;
-          const err = Object.assign(new Error(`response too large (over ${maxBodyBytes >> 20} MiB)`), {
-            name: "ResponseTooLargeError",
-            code: "ResponseTooLarge",
-          });
-          res.destroy(err);
-          return false;
-        }
-      }
-      return emit.call(this, event, ...args);
-    };
+    last = noted(res, url, via?.refused ? redactProxy(proxy!) : undefined, maxBodyBytes);
     return res;
   };
+}
+
+/** The response's note (status, content type, request id, the body's first bytes and size); caps the body. */
+// deno-lint-ignore no-explicit-any -- node's IncomingMessage, untyped here.
+function noted(res: any, url: string, refusedBy: string | undefined, maxBodyBytes: number): ResponseNote {
+  const header = (name: string) => {
+    const v = res.headers?.[name];
+    return Array.isArray(v) ? v[0] : typeof v === "string" ? v : undefined;
+  };
+  const note: ResponseNote = {
+    url,
+    status: Number(res.statusCode) || 0,
+    contentType: header("content-type") ?? "",
+    requestId: header("x-acs-request-id"),
+    head: "",
+    size: 0,
+    proxy: refusedBy,
+  };
+  const emit = res.emit;
+  // Counting in emit leaves the stream's mode alone: both SDKs attach their own 'data' listeners later.
+  res.emit = function (event: string, ...args: unknown[]) {
+    if (event === "data") {
+      const chunk = args[0] as Uint8Array;
+      note.size += chunk.length;
+      if (note.head.length < 512) note.head += new TextDecoder().decode(chunk.subarray(0, 512 - note.head.length));
+      if (note.size > maxBodyBytes) {
+        res.emit = emit;
+        const err = Object.assign(new Error(`response too large (over ${maxBodyBytes >> 20} MiB)`), {
+          name: "ResponseTooLargeError",
+          code: "ResponseTooLarge",
+        });
+        res.destroy(err);
+        return false;
+      }
+    }
+    return emit.call(this, event, ...args);
+  };
+  return note;
 }
 
 function redactProxy(proxy: string): string {

@@ -17,7 +17,7 @@ import { stsRoute, tcpProbe } from "../endpoints.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
 import { proxyConfigured, proxyForUrl } from "../proxy.ts";
-import { isNotFound } from "../protocol.ts";
+import { isNotFound } from "../errors.ts";
 import { normalizeServer } from "../registry.ts";
 import { describeSet, misreadFlags } from "../settings.ts";
 import { fixFor, isTransient } from "../errors.ts";

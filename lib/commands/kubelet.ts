@@ -17,7 +17,8 @@ import {
   parseKubeletRequest,
   ROLE_ARN_ANNOTATION,
 } from "../kubelet.ts";
-import { describeUnexpected, isNotFound } from "../protocol.ts";
+import { describeUnexpected } from "../protocol.ts";
+import { isNotFound } from "../errors.ts";
 import { isUserFacing } from "../errors.ts";
 import { NAME } from "../version.ts";
 import type { CommandIO } from "./io.ts";
