@@ -4,7 +4,7 @@
  * @module
  */
 import { type Action, describeUnexpected, handleAction, HelperError, isAction } from "./lib/protocol.ts";
-import type { Env } from "./lib/platform.ts";
+import { type Env, grantedUid } from "./lib/platform.ts";
 import { createLogger } from "./lib/log.ts";
 import { type Backend, createHelper, loadDefaultBackend } from "./lib/helper.ts";
 import { BUILD_COMMIT, NAME, sourceCommit, VERSION } from "./lib/version.ts";
@@ -184,19 +184,6 @@ function protocolAction(args: string[], io: MainIO): Action | number {
     return 1;
   }
   return action;
-}
-
-/**
- * Our uid, when the release's `--allow-sys=uid` is granted: one cheap call
- * instead of the cache's probe file. Only called with stdin not a terminal,
- * so an older install without the flag is denied, never prompted.
- */
-function grantedUid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
 }
 
 function guardedBackend(opts: MainOptions): () => Promise<Backend> {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Env } from "./platform.ts";
+import { type Env, grantedUid } from "./platform.ts";
 
 /** Log levels, most verbose first. */
 export const LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -104,7 +104,7 @@ export function openLogFile(path: string): Deno.FsFile | null {
   } catch {
     return null;
   }
-  const uid = ownUid();
+  const uid = grantedUid();
   if (!before.isFile || (before.uid !== null && uid !== null && before.uid !== uid)) return null;
   let f: Deno.FsFile;
   try {
@@ -118,12 +118,4 @@ export function openLogFile(path: string): Deno.FsFile | null {
     return null;
   }
   return f;
-}
-
-function ownUid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
 }

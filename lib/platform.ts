@@ -79,3 +79,16 @@ export function homeOf(env: Env, sub: string, os: Os = Deno.build.os): string | 
 export function homeDir(env: Env, os: Os = Deno.build.os): string | null {
   return (os === "windows" ? env.USERPROFILE || env.HOME : env.HOME) || null;
 }
+
+/**
+ * Our uid when the process may ask for it (the release's `--allow-sys=uid`): one cheap call instead of a probe
+ * file. Null when it is not granted. Called only where stdin is not a terminal, so an install without the flag is
+ * denied, never prompted.
+ */
+export function grantedUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
+}

@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { release, serve } from "./fake/release.ts";
-import { startOidcFake } from "./fake/server.ts";
+import { fakeStsEnv, startOidcFake } from "./fake/server.ts";
 import { exec, needs, tempHome } from "./util.ts";
 import { fakeGithub, JOB_JWT, PROVIDER, REQUEST_TOKEN, ROLE } from "./fake/github.ts";
 
@@ -79,9 +79,7 @@ Deno.test({
         ALIBABA_CLOUD_ROLE_ARN: ROLE,
         ALIBABA_CLOUD_OIDC_PROVIDER_ARN: PROVIDER,
         ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",
-        DENO_CERT: caFile,
-        DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-        DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+        ...fakeStsEnv(fake, caFile),
       };
       const get = await exec([NAME, "get"], { env: later, clearEnv: true, stdin: PERSONAL });
       assert.equal(get.code, 0, get.out + get.err);

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { startOidcFake } from "./fake/server.ts";
+import { fakeStsEnv, startOidcFake } from "./fake/server.ts";
 import { exec, needs, tempHome } from "./util.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -41,9 +41,7 @@ Deno.test({
         ALIBABA_CLOUD_ROLE_ARN: ROLE,
         ALIBABA_CLOUD_OIDC_PROVIDER_ARN: PROVIDER,
         ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",
-        DENO_CERT: caFile,
-        DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-        DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+        ...fakeStsEnv(fake, caFile),
       };
       // The job's shell: the script, then what `docker push` makes docker do.
       const r = await exec(["sh", "-c", `${script}\nprintf ${PERSONAL} | ${NAME} get`], { env: job, clearEnv: true });

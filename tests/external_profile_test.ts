@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { runProcessCommand, splitCommand } from "../lib/external_process.ts";
-import { startFakeAcr } from "./fake/server.ts";
+import { fakeStsEnv, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
 import { CANARY_KEY, needs, posixOnly, runChecked, tempHome } from "./util.ts";
 
@@ -116,9 +116,7 @@ Deno.test(posixOnly("get: a ChainableRamRoleArn profile over an External one ass
     ], "chain");
     const r = await runChecked(["get"], PERSONAL, {
       HOME: home,
-      DENO_CERT: tls.caFile,
-      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+      ...fakeStsEnv(fake, tls.caFile),
     }, fake.issued);
     assert.equal(r.code, 0, r.stdout);
     assert.equal(fake.calls.assumeRole, 1);

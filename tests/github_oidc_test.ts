@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fetchGithubIdToken, idTokenUrl } from "../lib/github_oidc.ts";
 import { selectCredentialSource } from "../lib/auth.ts";
-import { startFakeAcr, startOidcFake } from "./fake/server.ts";
+import { fakeStsEnv, startFakeAcr, startOidcFake } from "./fake/server.ts";
 import { runChecked, tempHome } from "./util.ts";
 import { fakeGithub, JOB_JWT, OTHER_JWT, PROVIDER, REQUEST_TOKEN, ROLE } from "./fake/github.ts";
 
@@ -62,9 +62,7 @@ Deno.test("github oidc: no key at all; a fresh ID token on every get; another jo
     const home = await tempHome();
     const env = {
       HOME: home,
-      DENO_CERT: caFile,
-      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
-      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+      ...fakeStsEnv(fake, caFile),
       ALIBABA_CLOUD_ECS_METADATA_DISABLED: "true",
       ALIBABA_CLOUD_ROLE_ARN: ROLE,
       ALIBABA_CLOUD_OIDC_PROVIDER_ARN: PROVIDER,

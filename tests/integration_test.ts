@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { type FakeAcr, startFakeAcr } from "./fake/server.ts";
+import { type FakeAcr, fakeStsEnv, startFakeAcr } from "./fake/server.ts";
 import { makeTestTls } from "./fake/tls.ts";
 import {
   assertNoSecrets,
@@ -443,9 +443,7 @@ Deno.test("get: an aliyun CLI RamRoleArn profile assumes its role at DOCKER_CRED
     );
     const r = await runChecked(["get"], "registry.cn-hangzhou.aliyuncs.com", {
       HOME: home,
-      DENO_CERT: tls.caFile,
-      DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: local.url,
-      DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: local.stsHost!,
+      ...fakeStsEnv(local, tls.caFile),
     }, local.issued);
     assert.equal(r.code, 0, r.stdout);
     assert.equal(local.calls.assumeRole, 1);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startFakeAcr } from "./fake/server.ts";
-import { CANARY_KEY, fakeEnv, runChecked, tempHome } from "./util.ts";
+import { CANARY_KEY, fakeEnv, runChecked, runHelper, runMain, tempHome } from "./util.ts";
 
 const NOT_FOUND = "credentials not found in native keychain\n";
 const NO_SERVER = "no credentials server URL\n";
@@ -169,19 +169,15 @@ Deno.test("protocol input: every case gets its exact answer, exit code, an empty
     // No cache: every control case must reach the API, and no case can lean on another's token.
     const env = await fakeEnv(fake.url, CANARY_KEY, { DOCKER_CREDENTIAL_ACR_HELPER_DISABLE_CACHE: "true" });
     const failures: string[] = [];
-    // A few at a time: each is a process start, and the order between cases does not matter.
-    for (let i = 0; i < CASES.length; i += 4) {
-      await Promise.all(
-        CASES.slice(i, i + 4).map(async (c) => {
-          const r = await runChecked(c.args, c.stdin, env, fake.issued);
-          const ok = c.name.startsWith("control:")
-            ? r.code === 0 && isCredentials(r.stdout, fake.issued)
-            : r.code === c.code && r.stdout === c.stdout;
-          if (!ok) failures.push(`${c.name}: exit ${r.code}, stdout ${JSON.stringify(r.stdout.slice(0, 200))}`);
-          if (r.stderr !== "") failures.push(`${c.name}: stderr ${JSON.stringify(r.stderr.slice(0, 200))}`);
-          if (/\n\s+at |error: Uncaught/.test(r.stdout + r.stderr)) failures.push(`${c.name}: stack trace`);
-        }),
-      );
+    // In-process (the CLI's main with its stdin given): the process contract is protocol_test's and stress_test's.
+    for (const c of CASES) {
+      const r = await runChecked(c.args, c.stdin, env, fake.issued, runMain);
+      const ok = c.name.startsWith("control:")
+        ? r.code === 0 && isCredentials(r.stdout, fake.issued)
+        : r.code === c.code && r.stdout === c.stdout;
+      if (!ok) failures.push(`${c.name}: exit ${r.code}, stdout ${JSON.stringify(r.stdout.slice(0, 200))}`);
+      if (r.stderr !== "") failures.push(`${c.name}: stderr ${JSON.stringify(r.stderr.slice(0, 200))}`);
+      if (/\n\s+at |error: Uncaught/.test(r.stdout + r.stderr)) failures.push(`${c.name}: stack trace`);
     }
     assert.deepEqual(failures, []);
     const controls = CASES.filter((c) => c.name.startsWith("control:")).length;
@@ -200,10 +196,26 @@ Deno.test("protocol input: kubelet-credential-provider refuses bad requests in o
     [JSON.stringify({ kind: "Pod" }), /^docker-credential-acr-helper: kind must be CredentialProviderRequest/],
   ];
   for (const [stdin, expected] of cases) {
-    const r = await runChecked(["kubelet-credential-provider"], stdin, env, []);
+    const r = await runChecked(["kubelet-credential-provider"], stdin, env, [], runMain);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "", "the kubelet parses stdout: nothing but a response goes there");
     assert.match(r.stderr, expected);
     assert.equal(r.stderr.split("\n").length, 2, "one line");
   }
+});
+
+Deno.test("protocol input (a process, its real stdin pipe): the 1 MiB limit, a host name on it, and a non-UTF-8 byte", async () => {
+  const env = { HOME: await tempHome(), DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: "http://127.0.0.1:9" };
+  const over = await runHelper(["get"], "a".repeat(MiB + 1), env);
+  assert.deepEqual([over.code, over.stdout, over.stderr], [
+    1,
+    "stdin is larger than 1 MiB; expected a registry server URL\n",
+    "",
+  ]);
+  const foreign = await runHelper(["get"], "ghcr.io", env);
+  assert.deepEqual([foreign.code, foreign.stdout], [1, NOT_FOUND]);
+  const bad = await runHelper(["get"], bytes([0x72, 0xff, 0x0a]), env);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, "");
+  assert.equal(bad.stdout.split("\n").length, 2, "one line");
 });

@@ -443,3 +443,12 @@ export async function startOidcFake(role: FakeOidcRole): Promise<{ fake: FakeAcr
   const tls = await makeTestTls();
   return { fake: startFakeAcr({ keys: [], oidc: [role], tls: { cert: tls.cert, key: tls.key } }), caFile: tls.caFile };
 }
+
+/** The variables that point the helper at a fake with TLS STS: its API, its STS, and the test CA to trust. */
+export function fakeStsEnv(fake: FakeAcr, caFile: string): Record<string, string> {
+  return {
+    DENO_CERT: caFile,
+    DOCKER_CREDENTIAL_ACR_HELPER_API_ENDPOINT: fake.url,
+    DOCKER_CREDENTIAL_ACR_HELPER_STS_ENDPOINT: fake.stsHost!,
+  };
+}
