@@ -75,7 +75,7 @@ function readStdin(): Promise<string> {
     if (n === null || n === 0) break;
     total += n;
     if (total > MAX_STDIN) {
-      return Promise.reject(new HelperError("stdin is larger than 1 MiB; expected a registry server URL"));
+      return Promise.reject(stdinTooLarge());
     }
     chunks.push(buf.slice(0, n));
   }
@@ -84,10 +84,11 @@ function readStdin(): Promise<string> {
 
 /** What the helper makes of stdin's bytes read whole (tests that run {@link main} in-process). */
 export function stdinText(bytes: Uint8Array): Promise<string> {
-  if (bytes.length > MAX_STDIN) {
-    return Promise.reject(new HelperError("stdin is larger than 1 MiB; expected a registry server URL"));
-  }
-  return Promise.resolve(decode(bytes));
+  return bytes.length > MAX_STDIN ? Promise.reject(stdinTooLarge()) : Promise.resolve(decode(bytes));
+}
+
+function stdinTooLarge(): HelperError {
+  return new HelperError("stdin is larger than 1 MiB; expected a registry server URL");
 }
 
 /**

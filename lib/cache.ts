@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { messageOf } from "./errors.ts";
 import { makeOwnDir, notOurs, type Owner, probeUid, sharedParent } from "./own_dirs.ts";
 import { SafeDir } from "./safe_dir.ts";
 import { RecordStore } from "./record_store.ts";
@@ -220,10 +221,6 @@ class FileCache implements Cache {
   }
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** What doctor says about a cache directory: usable or not, and why. */
 export interface CacheDirStatus {
   ok: boolean;
@@ -240,7 +237,7 @@ export function cacheDirStatus(dir: string, owner: Owner): CacheDirStatus {
   try {
     info = Deno.lstatSync(dir);
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) return { ok: false, text: `${dir}: ${message(err)}`, fix };
+    if (!(err instanceof Deno.errors.NotFound)) return { ok: false, text: `${dir}: ${messageOf(err)}`, fix };
     const why = makeOwnDir(dir, owner, false);
     if (why !== null) return { ok: false, text: `${dir}: not used, every get calls the API: ${why}`, fix };
     const cannot = unwritable(nearestExisting(dir));
@@ -248,8 +245,8 @@ export function cacheDirStatus(dir: string, owner: Owner): CacheDirStatus {
       ? { ok: true, text: `${dir} (created on the first token)` }
       : { ok: false, text: `${dir} cannot be created (${cannot}): every get calls the API`, fix: writableFix };
   }
-  const notOurDir = notOurs(dir, info, owner.uid);
-  if (notOurDir !== null) return { ok: false, text: notOurDir, fix };
+  const why = notOurs(dir, info, owner.uid);
+  if (why !== null) return { ok: false, text: why, fix };
   const cannot = unwritable(dir);
   return cannot === null
     ? { ok: true, text: `${dir} (present)` }
@@ -265,7 +262,7 @@ function unwritable(dir: string): string | null {
     probe = Deno.makeTempFileSync({ dir, prefix: ".doctor-probe-" });
     return null;
   } catch (err) {
-    return message(err).split(":")[0];
+    return messageOf(err).split(":")[0];
   } finally {
     if (probe) {
       try {

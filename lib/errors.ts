@@ -163,6 +163,11 @@ export function isNotFound(err: unknown): err is NotFoundError {
   return kindOf(err) === "not-found";
 }
 
+/** An error's message, or the thrown value as text. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /**
  * Any error as the one a user sees: a user-facing error becomes a {@link HelperError} that keeps whether the
  * service was unreachable (the token cache decides its fallback on it), its kind, and the sources the chain

@@ -12,7 +12,7 @@ import type { AuthOptions, ClientCredential, ResolvedCredentials, Selection } fr
 import type { Cache } from "./cache.ts";
 import type { Env } from "./platform.ts";
 import { type ConnectProbe, resolveApiEndpoint, stsRoute } from "./endpoints.ts";
-import { asHelperError, HelperError, isTransient, isUserFacing, kindOf, markUserFacing } from "./errors.ts";
+import { asHelperError, HelperError, isTransient, isUserFacing, kindOf, markUserFacing, messageOf } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { TokenPlan } from "./target.ts";
 import type { FreshToken } from "./token_cache.ts";
@@ -122,7 +122,7 @@ function guardCredential(resolved: ResolvedCredentials): ResolvedCredentials["cr
 
 /** A short, secret-free summary of a provider error: codes and request ids, not bodies. */
 export function summarize(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   const code = /"Code"\s*:\s*"([^"]+)"/.exec(message)?.[1];
   const requestId = /"RequestId"\s*:\s*"([^"]+)"/.exec(message)?.[1];
   if (code) return `${code}${requestId ? ` (request id ${requestId})` : ""}`;

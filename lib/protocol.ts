@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { HelperError, isNotFound, isUserFacing, NOT_FOUND_MESSAGE, NotFoundError } from "./errors.ts";
+import { HelperError, isNotFound, isUserFacing, messageOf, NOT_FOUND_MESSAGE, NotFoundError } from "./errors.ts";
 
 // The errors users see live in lib/errors.ts (domain modules throw them without importing the protocol); the
 // protocol's callers find them here too.
@@ -102,7 +102,7 @@ export async function handleAction(action: Action, store: CredentialStore, io: P
 /** An unexpected error as the debug log records it: its name and first line (a stack trace never). */
 export function describeUnexpected(err: unknown): string {
   const name = err instanceof Error ? err.name : typeof err;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = messageOf(err);
   return `unexpected ${name}: ${firstLine(text).slice(0, 300)}`;
 }
 

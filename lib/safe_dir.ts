@@ -12,6 +12,7 @@
  */
 import { makeOwnDir, notOurs, sharedParent } from "./own_dirs.ts";
 import { writeAtomic } from "./files.ts";
+import { messageOf } from "./errors.ts";
 
 /** Reports why the directory is off or a file in it was ignored (to the log, never to stdout). */
 export type Warn = (message: string) => void;
@@ -67,7 +68,7 @@ export class SafeDir {
     try {
       info = Deno.lstatSync(d);
     } catch (err) {
-      return err instanceof Deno.errors.NotFound ? "missing" : this.disable(message(err));
+      return err instanceof Deno.errors.NotFound ? "missing" : this.disable(messageOf(err));
     }
     const why = notOurs(d, info, info.uid === null ? null : this.ownUid());
     if (why !== null) return this.disable(why);
@@ -99,10 +100,10 @@ export class SafeDir {
     try {
       // Each level is created (mkdir never follows a link) and then checked with lstat before any use; the top is
       // tightened to 0700 only once it is known to be our own directory.
-      const top = notOurs(this.path, Deno.lstatSync(this.path), uid);
-      if (top !== null) return top;
-      const mode = Deno.lstatSync(this.path).mode;
-      if (!this.windows && mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(this.path, 0o700);
+      const top = Deno.lstatSync(this.path);
+      const why = notOurs(this.path, top, uid);
+      if (why !== null) return why;
+      if (!this.windows && top.mode !== null && (top.mode & 0o077) !== 0) Deno.chmodSync(this.path, 0o700);
       for (const s of this.o.subdirs) {
         try {
           Deno.mkdirSync(`${this.path}/${s}`, { mode: 0o700 });
@@ -113,7 +114,7 @@ export class SafeDir {
         if (why !== null) return why;
       }
     } catch (err) {
-      return message(err);
+      return messageOf(err);
     }
     return null;
   }
@@ -141,7 +142,7 @@ export class SafeDir {
     try {
       writeAtomic(path, JSON.stringify(value));
     } catch (err) {
-      this.o.warn(`could not write cache file ${path}: ${message(err)}`);
+      this.o.warn(`could not write cache file ${path}: ${messageOf(err)}`);
     }
   }
 
@@ -169,7 +170,7 @@ export class SafeDir {
    * process's write in progress), and the files of `retired` subdirectories an older version used, then those.
    */
   prune(now: number, retired: readonly string[] = []): void {
-    if (this.off || this.check(this.path) !== "ok") return;
+    if (this.check(this.path) !== "ok") return;
     const places: Array<[string, RegExp]> = [
       ...this.o.subdirs.map((s): [string, RegExp] => [`${this.path}/${s}`, /\.tmp$/]),
       [this.path, /^\.uid-/],
@@ -208,8 +209,4 @@ function removeFiles(d: string, pick: (name: string, info: Deno.FileInfo) => boo
       if (info.isFile && pick(name, info)) Deno.removeSync(`${d}/${name}`);
     } catch { /* removed by another process meanwhile */ }
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { type Cache, isFresh, type TokenEntry } from "./cache.ts";
-import { isTransient } from "./errors.ts";
+import { isTransient, messageOf } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
 /** How long a `get` waits for another process's lock before going on without it. */
@@ -68,7 +68,7 @@ export async function readThrough(o: ReadThroughOptions): Promise<{ entry: Token
       fresh = await o.fetch();
     } catch (err) {
       const usable = held ?? hit;
-      const why = err instanceof Error ? err.message : String(err);
+      const why = messageOf(err);
       if (usable && usable.expiresAt - now() > FALLBACK_MIN_REMAINING_MS) {
         if (isTransient(err)) {
           log.warn(`refresh failed, the service could not be reached; using the cached token for ${host}: ${why}`);

@@ -15,6 +15,7 @@ import {
 } from "../docker_config.ts";
 import { probeUid } from "../own_dirs.ts";
 import { normalizeServer } from "../registry.ts";
+import { messageOf } from "../errors.ts";
 import { NAME } from "../version.ts";
 import type { CommandIO } from "./io.ts";
 
@@ -84,7 +85,7 @@ async function dockerKeys(registries: string[], io: CommandIO): Promise<string[]
     try {
       known = await io.helper.resolve(host);
     } catch (err) {
-      throw new Refusal(err instanceof Error ? err.message : String(err));
+      throw new Refusal(messageOf(err));
     }
     if (known === null) {
       throw new Refusal(`${host} is not an ACR registry this helper knows; add it to the helper's config file first`);

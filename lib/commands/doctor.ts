@@ -17,10 +17,9 @@ import { stsRoute, tcpProbe } from "../endpoints.ts";
 import type { PlanSettings, Target, TokenPlan } from "../helper.ts";
 import { probeUid } from "../own_dirs.ts";
 import { proxyConfigured, proxyForUrl } from "../proxy.ts";
-import { isNotFound } from "../errors.ts";
+import { fixFor, isNotFound, isTransient, messageOf } from "../errors.ts";
 import { normalizeServer } from "../registry.ts";
 import { describeSet, misreadFlags } from "../settings.ts";
-import { fixFor, isTransient } from "../errors.ts";
 import { registryLogin } from "./registry_login.ts";
 import type { CommandIO } from "./io.ts";
 import type { SkippedSource } from "../credential_plan.ts";
@@ -130,7 +129,7 @@ async function configFileCheck(c: DoctorContext): Promise<void> {
     c.line(
       "FAIL",
       "config file",
-      message(err),
+      messageOf(err),
       "correct the file or variable as the message says (README#custom-domains)",
     );
   }
@@ -153,7 +152,7 @@ async function hostCheck(c: DoctorContext): Promise<void> {
   try {
     c.plan = await c.io.helper.plan(c.server);
   } catch (err) {
-    c.line("FAIL", "host", message(err));
+    c.line("FAIL", "host", messageOf(err));
     return;
   }
   if (c.plan === null) {
@@ -209,7 +208,7 @@ async function credentialsCheck(c: DoctorContext): Promise<void> {
       c.line(
         "FAIL",
         "credentials",
-        message(err),
+        messageOf(err),
         "set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, a credentials file or RRSA (README#credentials)",
       );
     }
@@ -308,7 +307,7 @@ async function endpointsCheck(c: DoctorContext): Promise<void> {
         : "none (HTTPS_PROXY / HTTP_PROXY not set)",
     );
   } catch (err) {
-    c.line("FAIL", "API endpoint", message(err), "correct the variable or config entry as the message says");
+    c.line("FAIL", "API endpoint", messageOf(err), "correct the variable or config entry as the message says");
   }
 }
 
@@ -360,10 +359,10 @@ async function tokenCheck(c: DoctorContext): Promise<void> {
       c.line(
         "FAIL",
         "token",
-        `network failure: ${message(err)}`,
+        `network failure: ${messageOf(err)}`,
         `check the network path to ${c.apiUrl} (DNS, firewall, HTTPS_PROXY / NO_PROXY)`,
       );
-    } else c.line("FAIL", "token", message(err), fixFor(message(err)));
+    } else c.line("FAIL", "token", messageOf(err), fixFor(messageOf(err)));
   }
 }
 
@@ -381,10 +380,6 @@ function describeTarget(t: Target): string {
     case "configured":
       return `configured: region ${r.region}, ${t.instanceId ? `instance ${t.instanceId}` : "Personal Edition token"}`;
   }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function redactUserinfo(url: string): string {
